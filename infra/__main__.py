@@ -1,0 +1,1 @@
+"""Pulumi program entry point (filled by the infrastructure stacks)."""
