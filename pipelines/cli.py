@@ -1,10 +1,11 @@
-"""The `mlops` command."""
+"""The `mlops` command: one entry point for every environment."""
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="MLOps lifecycle for the diabetes model.")
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="MLOps lifecycle for the diabetes model: train, gate, register, deploy, smoke-test.",
+)
 
-
-@app.callback()
-def main() -> None:
-    """Train, gate, register, deploy and smoke-test the model."""
+# --- command groups (each lives in its own module; add one line per group) ---
