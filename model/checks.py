@@ -1,0 +1,75 @@
+"""The declarative data check: schema rules in, one message per broken rule out."""
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from model.schema import FEATURE_RULES, MIN_ROWS, TARGET_RULE, ColumnRule
+
+
+class DataCheckError(ValueError):
+    """The data broke one or more rules; ``problems`` has one line per rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _column(rule: ColumnRule) -> pa.Column:
+    return pa.Column(
+        float,
+        checks=pa.Check.in_range(rule.low, rule.high),
+        nullable=False,
+        coerce=True,
+        description=rule.description,
+    )
+
+
+def build_schema(min_rows: int = MIN_ROWS) -> pa.DataFrameSchema:
+    """The pandera schema: every column numeric, no missing values, in range; enough rows."""
+    columns = {rule.name: _column(rule) for rule in (*FEATURE_RULES, TARGET_RULE)}
+    return pa.DataFrameSchema(
+        columns,
+        checks=pa.Check(
+            lambda frame: len(frame) >= min_rows,
+            name=f"at least {min_rows} rows",
+            element_wise=False,
+        ),
+        strict=True,
+        ordered=False,
+    )
+
+
+def _rule_name(check: object) -> str:
+    text = str(check)
+    if text == "not_nullable":
+        return "no missing values"
+    if text.startswith(("dtype(", "coerce_dtype(")):
+        return "must be numeric"
+    return text
+
+
+def _describe(failures: pd.DataFrame) -> list[str]:
+    """One line per (column, rule) from pandera's failure-case table."""
+    failures = failures.assign(rule=failures["check"].map(_rule_name))
+    not_numeric = set(failures.loc[failures["rule"] == "must be numeric", "column"])
+    problems: list[str] = []
+    for (column, rule), group in failures.groupby(["column", "rule"], dropna=False, sort=False):
+        rows = [int(index) for index in group["index"].dropna().tolist()]
+        if column in not_numeric and rule != "must be numeric":
+            continue  # a range check on text is noise beside "must be numeric"
+        where = "the table" if pd.isna(column) else f"column '{column}'"
+        cases = group.loc[group["index"].notna(), "failure_case"].tolist()
+        example = f"; e.g. rows {rows[:3]}: {cases[:3]}" if rows else ""
+        count = len(set(rows)) or 1
+        problems.append(f"{where} breaks rule '{rule}' ({count} failing){example}")
+    return problems
+
+
+def check_frame(frame: pd.DataFrame, min_rows: int = MIN_ROWS) -> pd.DataFrame:
+    """Validate ``frame``; return it with float columns, or raise DataCheckError naming each rule."""
+    try:
+        validated: pd.DataFrame = build_schema(min_rows).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        raise DataCheckError(_describe(errors.failure_cases)) from None
+    return validated

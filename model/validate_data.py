@@ -1,0 +1,45 @@
+"""Pipeline step `validate-data`: the data check, with a report of what was checked."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from model.checks import DataCheckError, check_frame
+from model.data import DataError, file_sha256, load_csv
+from model.schema import MIN_ROWS
+from model.step import run_step
+
+REPORT_FILE = "data_check.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check ``--data`` against the schema; exit 1 with one line per broken rule."""
+    parser = argparse.ArgumentParser(prog="python -m model.validate_data", description=main.__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--min-rows", type=int, default=MIN_ROWS)
+    parser.add_argument("--report-output", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    try:
+        frame = check_frame(load_csv(args.data), min_rows=args.min_rows)
+    except DataError as error:
+        print(f"data check failed: {error}", file=sys.stderr)
+        return 1
+    except DataCheckError as error:
+        for problem in error.problems:
+            print(f"data check failed: {args.data}: {problem}", file=sys.stderr)
+        return 1
+    report = {
+        "rows": len(frame),
+        "columns": list(frame.columns),
+        "data_hash": file_sha256(args.data),
+    }
+    args.report_output.mkdir(parents=True, exist_ok=True)
+    (args.report_output / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"data check passed: {len(frame)} rows, {report['data_hash']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_step(main))
