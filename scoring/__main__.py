@@ -1,0 +1,77 @@
+"""``python -m scoring``: serve the model with uvicorn (one process, uvloop + httptools).
+
+The settings and the model are loaded before the port is bound, so a missing model or a
+scikit-learn mismatch ends the process at once with exit code 2 and a one-line reason.
+For several worker processes use gunicorn (see scoring/gunicorn.conf.py and the Dockerfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from scoring.settings import DEFAULT_PORT, Settings, SettingsError
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scoring",
+        description="Serve the scoring API. Configuration comes from environment variables "
+        "(AZUREML_MODEL_DIR, SCORING_*; see docs/scoring.md).",
+    )
+    parser.add_argument("--host", default=os.environ.get("SCORING_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SCORING_PORT", str(DEFAULT_PORT))))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from scoring import telemetry
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        telemetry.configure_logging(logging.INFO)
+        telemetry.log.critical("invalid settings: %s", exc)
+        return EXIT_CONFIG
+    telemetry.configure_logging(settings.log_level_number)
+
+    from scoring.model_loader import ModelLoadError, load_model
+
+    try:
+        model = load_model(
+            settings.model_dir,
+            name=settings.model_name,
+            version=settings.model_version,
+            fast_path=settings.fast_path,
+        )
+    except ModelLoadError as exc:
+        telemetry.log.critical("model load failed: %s", exc)
+        return EXIT_CONFIG
+
+    import uvicorn
+
+    from scoring.app import create_app
+
+    app = create_app(settings, model=model)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Structured logs, request ids, and the optional OpenTelemetry export to Azure Monitor.
+
+- One JSON line per log record on stderr (what ACI, AKS and Azure ML collect).
+- One ``request`` record per HTTP request: method, path, status, duration, row count, error
+  code, request id. Never the body, never headers (they carry the API key).
+- Request ids: the caller's ``x-request-id`` (or Azure's ``x-ms-client-request-id``) when it is
+  a plausible id, a fresh one otherwise; echoed in the ``x-request-id`` response header and in
+  error bodies.
+- With ``APPLICATIONINSIGHTS_CONNECTION_STRING`` set, ``configure_azure_monitor`` exports
+  traces, metrics and the ``scoring`` logger's records; without it nothing is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOGGER_NAME = "scoring"
+REQUEST_ID_HEADER = "x-request-id"
+_INCOMING_ID_HEADERS = (b"x-request-id", b"x-ms-client-request-id")
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+# Probes hit these every few seconds: their request records are logged at DEBUG.
+PROBE_PATHS = frozenset({"/health/live", "/health/ready"})
+# LogRecord attributes that the JSON formatter copies when present.
+_EXTRA_FIELDS = (
+    "request_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "rows",
+    "error_code",
+    "model_name",
+    "model_version",
+)
+
+log = logging.getLogger(LOGGER_NAME)
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _EXTRA_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                out[name] = value
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+JsonFormatter.converter = time.gmtime
+
+
+def configure_logging(level: int) -> None:
+    """Send every logger's records to stderr as JSON lines (uvicorn's included)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if isinstance(existing.formatter, JsonFormatter):
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    # uvicorn's access log would duplicate the request records below (and costs time).
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name in _INCOMING_ID_HEADERS and _VALID_REQUEST_ID.fullmatch(value):
+            return str(value, "ascii")
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Request ids, request records, and a JSON 500 (never a stack trace) if the app fails."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = _request_id(scope)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode("ascii"))
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            if status == 0:
+                status = 500
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                body = error_body("internal_error", "the server failed to score", request_id)
+                await send({"type": "http.response.body", "body": body})
+            return
+        finally:
+            path = scope["path"]
+            level = logging.DEBUG if path in PROBE_PATHS and status < 400 else logging.INFO
+            if log.isEnabledFor(level):
+                log.log(
+                    level,
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                        "rows": state.get("rows"),
+                        "error_code": state.get("error_code"),
+                    },
+                )
+
+
+def error_body(code: str, message: str, request_id: str | None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "request_id": request_id}})
+
+
+def enable_azure_monitor(
+    connection_string: str, *, service_name: str, service_version: str
+) -> Callable[[ASGIApp], ASGIApp]:
+    """Configure the Azure Monitor OpenTelemetry distro; return the ASGI tracing wrapper.
+
+    Needs the ``telemetry`` extra (``azure-monitor-opentelemetry``). Probes are not traced.
+    """
+    # Imported here: the distro takes ~1 s to import and is not needed when telemetry is off.
+    from azure.monitor.opentelemetry import configure_azure_monitor
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from opentelemetry.sdk.resources import Resource
+
+    configure_azure_monitor(
+        connection_string=connection_string,
+        logger_name=LOGGER_NAME,
+        resource=Resource.create({"service.name": service_name, "service.version": service_version}),
+        # The tracing wrapper below covers the service; the other distro instrumentations
+        # (Django, Flask, psycopg2, ...) have nothing to trace here.
+        instrumentation_options={
+            name: {"enabled": False}
+            for name in (
+                "azure_sdk",
+                "django",
+                "fastapi",
+                "flask",
+                "psycopg2",
+                "requests",
+                "urllib",
+                "urllib3",
+            )
+        },
+    )
+    log.info("telemetry: exporting to Azure Monitor")
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        return OpenTelemetryMiddleware(app, excluded_urls=",".join(p[1:] for p in PROBE_PATHS))
+
+    return wrap
