@@ -1,0 +1,1 @@
+"""The Pulumi program: typed stack settings -> components -> stack outputs (see program.py)."""

@@ -1,0 +1,1 @@
+"""The program's component resources, one module per concern."""

@@ -1,0 +1,225 @@
+"""KubernetesServing: the prod scoring target.
+
+An AKS cluster (local accounts off, Entra ID with Azure RBAC, network policy, automatic upgrade
+channels, managed identity, an autoscaling system pool), the Azure ML Kubernetes extension with
+inference enabled, and the cluster attached to the workspace as Kubernetes compute, where the
+pipelines create Kubernetes online endpoints with blue/green deployments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import (
+    authorization,
+    containerservice,
+    kubernetesconfiguration,
+)
+from pulumi_azure_native import machinelearningservices as ml
+
+from infra.components import roles
+
+INFERENCE_NAMESPACE = "azureml"
+
+
+@dataclass(frozen=True)
+class KubernetesServingArgs:
+    """Inputs of :class:`KubernetesServing`."""
+
+    cluster_name: str
+    dns_prefix: str
+    node_resource_group: str
+    node_pool_name: str
+    kubernetes_compute_name: str
+    extension_name: str
+    location: str
+    tags: Mapping[str, str]
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    workspace_identity_id: pulumi.Input[str]
+    registry_id: pulumi.Input[str]
+    log_analytics_workspace_id: pulumi.Input[str]
+    kubernetes_version: str | None
+    tier: str
+    node_count: int
+    min_nodes: int
+    max_nodes: int
+    vm_size: str
+    upgrade_channel: str
+    node_os_upgrade_channel: str
+    admin_group_object_ids: Sequence[str]
+    ssl_cname: str | None = None
+    ssl_cert_pem: pulumi.Input[str] | None = None
+    ssl_key_pem: pulumi.Input[str] | None = None
+
+
+class KubernetesServing(pulumi.ComponentResource):
+    """AKS + Azure ML extension + Kubernetes compute in the workspace."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
+    kubernetes_compute_name: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: KubernetesServingArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("azure-mlops:infra:KubernetesServing", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        cluster = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=args.cluster_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=args.dns_prefix,
+            node_resource_group=args.node_resource_group,
+            kubernetes_version=args.kubernetes_version,
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.tier),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
+            disable_local_accounts=True,
+            enable_rbac=True,
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                tenant_id=args.tenant_id,
+                admin_group_object_ids=list(args.admin_group_object_ids) or None,
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+                network_dataplane=containerservice.NetworkDataplane.CILIUM,
+                network_policy=containerservice.NetworkPolicy.CILIUM,
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=args.upgrade_channel,
+                node_os_upgrade_channel=args.node_os_upgrade_channel,
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
+                    enabled=True
+                )
+            ),
+            addon_profiles={
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={
+                        "logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id,
+                        "useAADAuth": "true",
+                    },
+                )
+            },
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name=args.node_pool_name,
+                    mode=containerservice.AgentPoolMode.SYSTEM,
+                    type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                    os_type=containerservice.OSType.LINUX,
+                    os_sku=containerservice.OSSKU.AZURE_LINUX,
+                    vm_size=args.vm_size,
+                    count=args.node_count,
+                    enable_auto_scaling=True,
+                    min_count=args.min_nodes,
+                    max_count=args.max_nodes,
+                    tags=tags,
+                )
+            ],
+            tags=tags,
+            # The autoscaler owns the node count after creation.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["agentPoolProfiles[0].count"]),
+        )
+
+        kubelet_object_id = cluster.identity_profile.apply(
+            lambda profile: (profile or {})["kubeletidentity"].object_id or ""
+        )
+        acr_pull = authorization.RoleAssignment(
+            f"{name}-kubelet-acr-pull",
+            principal_id=kubelet_object_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=roles.role_definition_id(args.subscription_id, roles.ACR_PULL),
+            scope=args.registry_id,
+            opts=child,
+        )
+
+        settings: dict[str, pulumi.Input[str]] = {
+            "enableTraining": "False",
+            "enableInference": "True",
+            "inferenceRouterServiceType": "LoadBalancer",
+            "inferenceRouterHA": "True",
+            "clusterPurpose": "FastProd",
+            "installNvidiaDevicePlugin": "False",
+            "installDcgmExporter": "False",
+            "allowInsecureConnections": "False" if args.ssl_cname else "True",
+        }
+        protected: dict[str, pulumi.Input[str]] | None = None
+        if args.ssl_cname:
+            assert args.ssl_cert_pem is not None and args.ssl_key_pem is not None
+            settings["sslCname"] = args.ssl_cname
+            protected = {
+                "sslCertPemFile": pulumi.Output.secret(args.ssl_cert_pem),
+                "sslKeyPemFile": pulumi.Output.secret(args.ssl_key_pem),
+            }
+        extension = kubernetesconfiguration.Extension(
+            f"{name}-azureml",
+            extension_name=args.extension_name,
+            extension_type="Microsoft.AzureML.Kubernetes",
+            cluster_name=cluster.name,
+            cluster_resource_name="managedClusters",
+            cluster_rp="Microsoft.ContainerService",
+            resource_group_name=args.resource_group_name,
+            auto_upgrade_minor_version=True,
+            release_train="stable",
+            identity=kubernetesconfiguration.IdentityArgs(
+                type=kubernetesconfiguration.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
+            scope=kubernetesconfiguration.ScopeArgs(
+                cluster=kubernetesconfiguration.ScopeClusterArgs(release_namespace=INFERENCE_NAMESPACE)
+            ),
+            configuration_settings=settings,
+            configuration_protected_settings=protected,
+            opts=child,
+        )
+
+        compute = ml.Compute(
+            f"{name}-compute",
+            compute_name=args.kubernetes_compute_name,
+            resource_group_name=args.resource_group_name,
+            workspace_name=args.workspace_name,
+            location=args.location,
+            identity=ml.ManagedServiceIdentityArgs(
+                type=ml.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[args.workspace_identity_id],
+            ),
+            properties=ml.KubernetesArgs(
+                compute_type="Kubernetes",
+                resource_id=cluster.id,
+                description="AKS inference cluster (Kubernetes online endpoints).",
+                properties=ml.KubernetesPropertiesArgs(namespace="default"),
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[extension, acr_pull]),
+        )
+
+        self.cluster_name = cluster.name
+        self.cluster_id = cluster.id
+        self.kubernetes_compute_name = compute.name
+        self.kubelet_object_id = kubelet_object_id
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "clusterId": self.cluster_id,
+                "kubernetesComputeName": self.kubernetes_compute_name,
+            }
+        )

@@ -1,0 +1,450 @@
+"""Typed stack settings, validated when the program starts.
+
+Every setting lives in the ``azure-mlops:`` config namespace (the location is the provider's
+``azure-native:location``). :func:`parse_settings` is a pure function of the stack name and the
+raw config strings, so it is tested without the Pulumi engine; :func:`load_settings` feeds it
+from the running program's configuration.
+
+An invalid value stops the program with a :class:`ConfigError` whose message names the key, the
+allowed values and (for non-secret keys) the rejected value.
+
+Short-lived stacks ``dev-<id>`` reuse ``Pulumi.dev.yaml``'s plain (non-secret) values as their
+base layer; their own config (at least ``azure-mlops:expiresAt``) is laid on top.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pulumi
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "azure-mlops"
+LOCATION_KEY = "azure-native:location"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+LONG_LIVED_STACKS = ("dev", "qa", "prod")
+SHORT_LIVED_STACK_RE = re.compile(r"^dev-[a-z0-9][a-z0-9-]{0,30}$")
+EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+# Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
+OBJECT_KEYS = frozenset({"compute", "containerRegistry", "containerInstance", "aks", "keyVault"})
+SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
+
+Environment = Literal["dev", "qa", "prod"]
+
+
+class ConfigError(pulumi.RunError):
+    """A stack setting is missing or invalid (stops the program without a traceback)."""
+
+
+def _model_config() -> ConfigDict:
+    return ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+
+VmSize = Annotated[str, StringConstraints(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")]
+Guid = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ),
+]
+
+
+class ComputeSettings(BaseModel):
+    """The AML training cluster (dev; optional in qa; never in prod)."""
+
+    model_config = _model_config()
+
+    enabled: bool | None = None  # None: the environment's default (dev on, qa/prod off)
+    vm_size: VmSize = "Standard_DS3_v2"
+    min_nodes: int = Field(0, ge=0, le=100)
+    max_nodes: int = Field(2, ge=1, le=100)
+    low_priority: bool = False
+    idle_seconds_before_scale_down: int = Field(900, ge=120, le=86_400)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> ComputeSettings:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) must not exceed maxNodes ({self.max_nodes})")
+        return self
+
+
+class RegistrySettings(BaseModel):
+    """The container registry holding the scoring image."""
+
+    model_config = _model_config()
+
+    enabled: bool = True
+    sku: Literal["Basic", "Standard", "Premium"] = "Basic"
+
+
+class ContainerInstanceSettings(BaseModel):
+    """The qa scoring target: one Azure Container Instance group."""
+
+    model_config = _model_config()
+
+    enabled: bool | None = None  # None: on in qa, off elsewhere
+    cpu: float = Field(1.0, ge=0.5, le=4.0)
+    memory_gb: float = Field(1.5, ge=0.5, le=16.0)
+
+
+class AksSettings(BaseModel):
+    """The prod scoring target: AKS, attached to the workspace as Kubernetes compute."""
+
+    model_config = _model_config()
+
+    enabled: bool | None = None  # None: on in prod, off elsewhere
+    node_count: int = Field(2, ge=1, le=100)
+    min_nodes: int = Field(2, ge=1, le=100)
+    max_nodes: int = Field(4, ge=1, le=100)
+    vm_size: VmSize = "Standard_D4s_v5"
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")] | None = None
+    tier: Literal["Free", "Standard", "Premium"] = "Standard"
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "stable"
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
+    admin_group_object_ids: tuple[Guid, ...] = ()
+    # TLS for the inference router: a DNS name, with the certificate and key in the secret
+    # settings aksSslCertPem / aksSslKeyPem. Without it the router serves plain HTTP.
+    ssl_cname: (
+        Annotated[
+            str,
+            StringConstraints(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$"),
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _counts_consistent(self) -> AksSettings:
+        if not self.min_nodes <= self.node_count <= self.max_nodes:
+            raise ValueError(
+                f"nodeCount ({self.node_count}) must lie between minNodes ({self.min_nodes}) "
+                f"and maxNodes ({self.max_nodes})"
+            )
+        return self
+
+
+class KeyVaultSettings(BaseModel):
+    """Key Vault recovery settings (soft delete is always on)."""
+
+    model_config = _model_config()
+
+    purge_protection: bool = True
+    soft_delete_retention_days: int = Field(90, ge=7, le=90)
+
+
+class Settings(BaseModel):
+    """Everything the program needs, typed; one instance per stack run."""
+
+    model_config = _model_config()
+
+    stack: str
+    environment: Environment
+    short_lived: bool
+    expires_at: str | None = None
+    location: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,30}$")]
+    name_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,7}$")]
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+    cost_center: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$")]
+    public_network_access: Literal["Enabled", "Disabled"] = "Enabled"
+    log_retention_days: int = Field(30, ge=30, le=730)
+    compute: ComputeSettings = ComputeSettings()
+    container_registry: RegistrySettings = RegistrySettings()
+    container_instance: ContainerInstanceSettings = ContainerInstanceSettings()
+    aks: AksSettings = AksSettings()
+    key_vault: KeyVaultSettings = KeyVaultSettings()
+    # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
+    scoring_image: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+        ),
+    ] = "diabetes-scoring:placeholder"
+    model_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = (
+        "placeholder"
+    )
+    scoring_api_key: SecretStr | None = None
+    aks_ssl_cert_pem: SecretStr | None = None
+    aks_ssl_key_pem: SecretStr | None = None
+
+    @field_validator("scoring_api_key")
+    @classmethod
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters long")
+        return value
+
+    @model_validator(mode="after")
+    def _topology(self) -> Settings:
+        """Fill per-environment defaults and reject combinations the environment does not have."""
+        env = self.environment
+        compute_on = self.compute_enabled
+        aci_on = self.container_instance_enabled
+        aks_on = self.aks_enabled
+        allowed = {
+            # key: (value, allowed values in this environment)
+            "compute.enabled": (compute_on, {"dev": {True}, "qa": {True, False}, "prod": {False}}),
+            "containerInstance.enabled": (
+                aci_on,
+                {"dev": {True, False}, "qa": {True}, "prod": {False}},
+            ),
+            "aks.enabled": (aks_on, {"dev": {False}, "qa": {False}, "prod": {True}}),
+        }
+        for key, (value, per_env) in allowed.items():
+            if value not in per_env[env]:
+                shown = " or ".join(str(v).lower() for v in sorted(per_env[env]))
+                raise ValueError(
+                    f"{key}: {str(value).lower()} is not allowed in the {env} environment (allowed: {shown})"
+                )
+        if self.aks.ssl_cname and (self.aks_ssl_cert_pem is None or self.aks_ssl_key_pem is None):
+            raise ValueError(
+                "aks.sslCname is set: the secret settings aksSslCertPem and aksSslKeyPem "
+                "(PEM certificate and key) are required too"
+            )
+        if (aci_on or aks_on) and not self.container_registry.enabled:
+            raise ValueError(
+                "containerRegistry.enabled: false is not allowed when a scoring target "
+                "(containerInstance or aks) is enabled (allowed: true)"
+            )
+        return self
+
+    @property
+    def compute_enabled(self) -> bool:
+        """Whether the AML training cluster is part of this stack (default: dev only)."""
+        enabled = self.compute.enabled
+        return enabled if enabled is not None else self.environment == "dev"
+
+    @property
+    def container_instance_enabled(self) -> bool:
+        """Whether the ACI scoring target is part of this stack (default: qa only)."""
+        enabled = self.container_instance.enabled
+        return enabled if enabled is not None else self.environment == "qa"
+
+    @property
+    def aks_enabled(self) -> bool:
+        """Whether the AKS scoring target is part of this stack (default: prod only)."""
+        enabled = self.aks.enabled
+        return enabled if enabled is not None else self.environment == "prod"
+
+
+# ----------------------------------------------------------------------------------------------
+# Stack names and expiry
+
+
+def environment_of(stack: str) -> tuple[Environment, bool]:
+    """The environment a stack belongs to and whether it is short-lived."""
+    if stack == "dev":
+        return "dev", False
+    if stack == "qa":
+        return "qa", False
+    if stack == "prod":
+        return "prod", False
+    if SHORT_LIVED_STACK_RE.match(stack):
+        return "dev", True
+    raise ConfigError(
+        f"stack name {stack!r} is not allowed: use dev, qa, prod or a short-lived "
+        f"dev-<id> matching {SHORT_LIVED_STACK_RE.pattern}"
+    )
+
+
+def parse_expires_at(value: str | None, *, stack: str, short_lived: bool) -> str | None:
+    """Validate ``azure-mlops:expiresAt`` (an ISO 8601 UTC timestamp ``YYYY-MM-DDTHH:MM:SSZ``)."""
+    key = f"{NAMESPACE}:expiresAt"
+    if not short_lived:
+        if value is not None:
+            raise ConfigError(
+                f"{key} is set on stack {stack!r}, but only short-lived dev-<id> stacks expire "
+                "(dev, qa and prod are never short-lived): remove the key"
+            )
+        return None
+    if value is None or not value.strip():
+        raise ConfigError(
+            f"{key} is required for the short-lived stack {stack!r}: set an ISO 8601 UTC "
+            "timestamp such as 2030-01-31T18:00:00Z "
+            f"(pulumi config set {key} 2030-01-31T18:00:00Z)"
+        )
+    if not EXPIRES_AT_RE.match(value):
+        raise ConfigError(
+            f"{key}: {value!r} is not in the required format YYYY-MM-DDTHH:MM:SSZ "
+            "(ISO 8601, UTC, seconds precision, e.g. 2030-01-31T18:00:00Z)"
+        )
+    try:
+        datetime.strptime(value, EXPIRES_AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError as err:
+        raise ConfigError(f"{key}: {value!r} is not a valid date and time ({err})") from None
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Raw config -> Settings
+
+
+def yaml_config_to_raw(config: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """Turn a ``Pulumi.<stack>.yaml`` ``config:`` map into the engine's form.
+
+    Values become strings the way the Pulumi CLI passes them (maps and lists as JSON, booleans
+    as ``true``/``false``); ``{secure: ...}`` values are returned as secret keys with the
+    ciphertext left out (it can only be decrypted by the stack's secrets provider).
+    """
+    raw: dict[str, str] = {}
+    secure: set[str] = set()
+    for key, value in config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            secure.add(key)
+            continue
+        if isinstance(value, bool):
+            raw[key] = "true" if value else "false"
+        elif isinstance(value, Mapping | list):
+            raw[key] = json.dumps(value)
+        else:
+            raw[key] = str(value)
+    return raw, secure
+
+
+def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (empty if the file does not exist)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path.name}: 'config' must be a map")
+    return config
+
+
+def _camel_to_key(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if not parts:
+        return NAMESPACE
+    head = parts[0]
+    if head == "location":
+        return LOCATION_KEY
+    return f"{NAMESPACE}:" + ".".join(parts)
+
+
+def _format_errors(err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        loc = tuple(item["loc"])
+        key = _camel_to_key(loc)
+        message = item["msg"].removeprefix("Value error, ")
+        if (loc and loc[0] == "__root__") or not loc:
+            lines.append(f"{NAMESPACE}: {message}")
+            continue
+        secret = any(str(p) in SECRET_SETTING_KEYS for p in loc)
+        shown = "" if secret or "input" not in item else f" (got {item['input']!r})"
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{key}: {message}{shown}")
+    return "invalid stack settings:\n  " + "\n  ".join(lines)
+
+
+def parse_settings(
+    stack: str,
+    raw: Mapping[str, str],
+    secret_keys: frozenset[str] | set[str] = frozenset(),
+) -> Settings:
+    """Validate a stack's raw config (``{"azure-mlops:key": "value"}``) into :class:`Settings`."""
+    environment, short_lived = environment_of(stack)
+    prefix = f"{NAMESPACE}:"
+    values: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key.removeprefix(prefix)
+        if key == "expiresAt":
+            continue
+        if key in OBJECT_KEYS:
+            try:
+                values[key] = json.loads(value)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"{full_key}: not a valid map ({err.msg})") from None
+        elif key in SECRET_SETTING_KEYS:
+            if full_key not in secret_keys:
+                raise ConfigError(
+                    f"{full_key} is stored in plain text: set it with "
+                    f"`pulumi config set --secret {full_key} <value>`"
+                )
+            values[key] = value
+        else:
+            values[key] = value
+    expires_at = parse_expires_at(raw.get(f"{prefix}expiresAt"), stack=stack, short_lived=short_lived)
+    location = raw.get(LOCATION_KEY)
+    if location is None:
+        raise ConfigError(f"{LOCATION_KEY} is required (an Azure region such as westeurope)")
+    for required in ("namePrefix", "owner", "costCenter"):
+        if required not in values:
+            raise ConfigError(f"{prefix}{required} is required")
+    try:
+        return Settings.model_validate(
+            {
+                **values,
+                "stack": stack,
+                "environment": environment,
+                "shortLived": short_lived,
+                "expiresAt": expires_at,
+                "location": location,
+            }
+        )
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err)) from None
+
+
+def layered_raw_config(
+    stack: str,
+    raw: Mapping[str, str],
+    secret_keys: set[str] | frozenset[str],
+    root: Path = PROJECT_ROOT,
+) -> tuple[dict[str, str], set[str]]:
+    """For ``dev-<id>`` stacks, lay the stack's own config over dev's plain values."""
+    _, short_lived = environment_of(stack)
+    merged: dict[str, str] = {}
+    if short_lived:
+        base, _ = yaml_config_to_raw(read_stack_file("dev", root))
+        merged.update(base)
+    merged.update(raw)
+    return merged, set(secret_keys)
+
+
+def load_settings() -> Settings:
+    """Read and validate the running program's settings (raises :class:`ConfigError`)."""
+    from pulumi.runtime import config as runtime_config
+
+    raw: dict[str, str] = {}
+    raw.update({k: str(v) for k, v in runtime_config.get_config_env().items()})
+    raw.update({k: str(v) for k, v in runtime_config.CONFIG.get().items()})
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    stack = pulumi.get_stack()
+    merged, secrets = layered_raw_config(stack, raw, secret_keys)
+    settings = parse_settings(stack, merged, secrets)
+    if settings.expires_at is not None:
+        expiry = datetime.strptime(settings.expires_at, EXPIRES_AT_FORMAT).replace(tzinfo=UTC)
+        if expiry < datetime.now(tz=UTC):
+            pulumi.log.warn(
+                f"{NAMESPACE}:expiresAt {settings.expires_at} is in the past: the teardown job "
+                "will delete this stack at its next run"
+            )
+    return settings

@@ -1,0 +1,180 @@
+"""The Pulumi program: typed settings -> components -> stack outputs.
+
+Which components a stack gets depends on its environment:
+
+- ``dev`` and ``dev-<id>``: WorkspaceCore + TrainingCompute (+ optional ACI);
+- ``qa``: WorkspaceCore + ContainerInstanceServing (+ optional TrainingCompute);
+- ``prod``: WorkspaceCore + KubernetesServing (AKS, Azure ML extension, Kubernetes compute).
+
+The stack outputs are the contract with ``pipelines/`` (``pipelines.stack_outputs.StackOutputs``).
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from infra.components.aci import ContainerInstanceServing, ContainerInstanceServingArgs
+from infra.components.aks import KubernetesServing, KubernetesServingArgs
+from infra.components.compute import TrainingCompute, TrainingComputeArgs
+from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
+from infra.config import Settings, load_settings
+from infra.naming import ResourceNames
+from infra.tags import standard_tags
+
+
+def _secret_or_none(value: object) -> pulumi.Output[str] | None:
+    from pydantic import SecretStr
+
+    if isinstance(value, SecretStr):
+        return pulumi.Output.secret(value.get_secret_value())
+    return None
+
+
+def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
+    """Declare the stack's resources; return its outputs (name -> value)."""
+    names = ResourceNames.for_stack(settings.name_prefix, settings.environment, settings.stack)
+    tags = standard_tags(settings)
+    client = authorization.get_client_config_output()
+    subscription_id = client.subscription_id
+    tenant_id = client.tenant_id
+
+    core = WorkspaceCore(
+        "core",
+        WorkspaceCoreArgs(
+            names=names,
+            location=settings.location,
+            tags=tags,
+            tenant_id=tenant_id,
+            subscription_id=subscription_id,
+            public_network_access=settings.public_network_access,
+            log_retention_days=settings.log_retention_days,
+            key_vault_purge_protection=settings.key_vault.purge_protection,
+            key_vault_retention_days=settings.key_vault.soft_delete_retention_days,
+            container_registry=settings.container_registry.enabled,
+            container_registry_sku=settings.container_registry.sku,
+            friendly_name=f"azure-mlops {settings.stack}",
+        ),
+    )
+
+    outputs: dict[str, pulumi.Input[object]] = {
+        "subscriptionId": subscription_id,
+        "tenantId": tenant_id,
+        "location": settings.location,
+        "environment": settings.environment,
+        "stack": settings.stack,
+        "shortLived": settings.short_lived,
+        "expiresAt": settings.expires_at or "",
+        "resourceGroupName": core.resource_group_name,
+        "workspaceName": core.workspace_name,
+        "workspaceId": core.workspace_id,
+        "mlflowTrackingUri": core.mlflow_tracking_uri,
+        "keyVaultName": core.key_vault_name,
+        "keyVaultUri": core.key_vault_uri,
+        "storageAccountName": core.storage_account_name,
+        "logAnalyticsWorkspaceId": core.log_analytics_workspace_id,
+        "appInsightsConnectionString": core.app_insights_connection_string,
+        "identityId": core.identity_id,
+        "identityClientId": core.identity_client_id,
+        "identityPrincipalId": core.identity_principal_id,
+    }
+    if core.registry_login_server is not None and core.registry_name is not None:
+        outputs["registryName"] = core.registry_name
+        outputs["registryLoginServer"] = core.registry_login_server
+
+    if settings.compute_enabled:
+        compute = TrainingCompute(
+            "training",
+            TrainingComputeArgs(
+                cluster_name=names.training_cluster,
+                location=settings.location,
+                tags=tags,
+                resource_group_name=core.resource_group_name,
+                workspace_name=core.workspace_name,
+                identity_id=core.identity_id,
+                vm_size=settings.compute.vm_size,
+                min_nodes=settings.compute.min_nodes,
+                max_nodes=settings.compute.max_nodes,
+                low_priority=settings.compute.low_priority,
+                idle_seconds_before_scale_down=settings.compute.idle_seconds_before_scale_down,
+            ),
+        )
+        outputs["computeClusterName"] = compute.cluster_name
+
+    if settings.container_instance_enabled:
+        assert core.registry_id is not None and core.registry_login_server is not None
+        aci = ContainerInstanceServing(
+            "scoring",
+            ContainerInstanceServingArgs(
+                container_group_name=names.container_group,
+                identity_name=names.scoring_identity,
+                dns_label=names.dns_label,
+                location=settings.location,
+                tags=tags,
+                subscription_id=subscription_id,
+                resource_group_name=core.resource_group_name,
+                registry_id=core.registry_id,
+                registry_login_server=core.registry_login_server,
+                image=settings.scoring_image,
+                model_version=settings.model_version,
+                app_insights_connection_string=core.app_insights_connection_string,
+                api_key=_secret_or_none(settings.scoring_api_key),
+                cpu=settings.container_instance.cpu,
+                memory_gb=settings.container_instance.memory_gb,
+            ),
+        )
+        outputs["containerGroupName"] = aci.container_group_name
+        outputs["scoringFqdn"] = aci.fqdn
+        outputs["scoringUri"] = aci.scoring_uri
+        outputs["scoringIdentityId"] = aci.identity_id
+        outputs["scoringIdentityClientId"] = aci.identity_client_id
+
+    if settings.aks_enabled:
+        assert core.registry_id is not None
+        aks = KubernetesServing(
+            "serving",
+            KubernetesServingArgs(
+                cluster_name=names.aks_cluster,
+                dns_prefix=names.aks_dns_prefix,
+                node_resource_group=names.aks_node_resource_group,
+                node_pool_name=names.aks_node_pool,
+                kubernetes_compute_name=names.kubernetes_compute,
+                extension_name=names.ml_extension,
+                location=settings.location,
+                tags=tags,
+                tenant_id=tenant_id,
+                subscription_id=subscription_id,
+                resource_group_name=core.resource_group_name,
+                workspace_name=core.workspace_name,
+                workspace_identity_id=core.identity_id,
+                registry_id=core.registry_id,
+                log_analytics_workspace_id=core.log_analytics_workspace_id,
+                kubernetes_version=settings.aks.kubernetes_version,
+                tier=settings.aks.tier,
+                node_count=settings.aks.node_count,
+                min_nodes=settings.aks.min_nodes,
+                max_nodes=settings.aks.max_nodes,
+                vm_size=settings.aks.vm_size,
+                upgrade_channel=settings.aks.upgrade_channel,
+                node_os_upgrade_channel=settings.aks.node_os_upgrade_channel,
+                admin_group_object_ids=settings.aks.admin_group_object_ids,
+                ssl_cname=settings.aks.ssl_cname,
+                ssl_cert_pem=_secret_or_none(settings.aks_ssl_cert_pem),
+                ssl_key_pem=_secret_or_none(settings.aks_ssl_key_pem),
+            ),
+        )
+        outputs["aksClusterName"] = aks.cluster_name
+        outputs["kubernetesComputeName"] = aks.kubernetes_compute_name
+        if not settings.aks.ssl_cname:
+            pulumi.log.warn(
+                "aks.sslCname is not set: the Azure ML inference router serves plain HTTP "
+                "(see docs/infra.md, 'TLS for prod scoring')"
+            )
+    return outputs
+
+
+def main() -> None:
+    """Program entry point: validate settings, declare resources, export outputs."""
+    settings = load_settings()
+    for name, value in build(settings).items():
+        pulumi.export(name, value)
