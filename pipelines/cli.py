@@ -9,3 +9,6 @@ app = typer.Typer(
 )
 
 # --- command groups (each lives in its own module; add one line per group) ---
+from pipelines import stacks_cli  # noqa: E402
+
+app.add_typer(stacks_cli.app, name="stacks")
