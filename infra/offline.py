@@ -182,7 +182,7 @@ _ARM_TYPES = {
 }
 
 # The input that carries each resource type's Azure name.
-_NAME_INPUTS = {
+NAME_INPUTS = {
     "azure-native:resources:ResourceGroup": "resourceGroupName",
     "azure-native:operationalinsights:Workspace": "workspaceName",
     "azure-native:applicationinsights:Component": "resourceName",
@@ -201,7 +201,7 @@ _NAME_INPUTS = {
 def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:  # noqa: PLR0912
     """A plausible id and output state for a mocked Azure resource."""
     plain = unwrap_secrets(inputs)
-    azure_name = str(plain.get(_NAME_INPUTS.get(type_, ""), name))
+    azure_name = str(plain.get(NAME_INPUTS.get(type_, ""), name))
     rg = str(plain.get("resourceGroupName", azure_name))
     location = str(plain.get("location", "westeurope"))
     sub = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}"

@@ -1,0 +1,1 @@
+"""The security baseline as a Pulumi CrossGuard policy pack (see baseline.py)."""
