@@ -55,13 +55,15 @@ def _describe(failures: pd.DataFrame) -> list[str]:
     not_numeric = set(failures.loc[failures["rule"] == "must be numeric", "column"])
     problems: list[str] = []
     for (column, rule), group in failures.groupby(["column", "rule"], dropna=False, sort=False):
-        rows = [int(index) for index in group["index"].dropna().tolist()]
+        failing = group.loc[group["index"].notna(), ["index", "failure_case"]]
+        failing = failing.drop_duplicates(subset="index")
         if column in not_numeric and rule != "must be numeric":
             continue  # a range check on text is noise beside "must be numeric"
         where = "the table" if pd.isna(column) else f"column '{column}'"
-        cases = group.loc[group["index"].notna(), "failure_case"].tolist()
+        rows = [int(index) for index in failing["index"]]
+        cases = failing["failure_case"].tolist()
         example = f"; e.g. rows {rows[:3]}: {cases[:3]}" if rows else ""
-        count = len(set(rows)) or 1
+        count = len(rows) or 1
         problems.append(f"{where} breaks rule '{rule}' ({count} failing){example}")
     return problems
 

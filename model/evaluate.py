@@ -19,7 +19,8 @@ from model.step import run_step
 from model.train import TEST_FILE
 
 REPORT_FILE = "report.json"
-LATENCY_CALLS = 300
+LATENCY_CALLS = 100
+LATENCY_ROUNDS = 5
 
 
 def quality(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -31,16 +32,25 @@ def quality(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def latency_p99_ms(model: Pipeline, features: np.ndarray, calls: int = LATENCY_CALLS) -> float:
-    """p99 wall time of single-row predict calls, in milliseconds (after one warm-up call)."""
+def latency_p99_ms(
+    model: Pipeline, features: np.ndarray, calls: int = LATENCY_CALLS, rounds: int = LATENCY_ROUNDS
+) -> float:
+    """p99 wall time of single-row predict calls in milliseconds: the median over ``rounds``.
+
+    One round's p99 is at the mercy of whatever else the machine does; the median of several
+    rounds keeps the gate's latency budget about the model, not about a noisy neighbour.
+    """
     model.predict(features[:1])
-    timings = []
-    for index in range(calls):
-        row = features[index % len(features)].reshape(1, -1)
-        start = time.perf_counter()
-        model.predict(row)
-        timings.append((time.perf_counter() - start) * 1000)
-    return float(np.percentile(timings, 99))
+    per_round = []
+    for _ in range(rounds):
+        timings = []
+        for index in range(calls):
+            row = features[index % len(features)].reshape(1, -1)
+            start = time.perf_counter()
+            model.predict(row)
+            timings.append((time.perf_counter() - start) * 1000)
+        per_round.append(float(np.percentile(timings, 99)))
+    return float(np.median(per_round))
 
 
 def measure(model: Pipeline, test: pd.DataFrame) -> dict[str, float]:

@@ -30,7 +30,7 @@ class GateParams(BaseModel):
 
     primary_metric: Literal["rmse", "mae", "r2"] = "rmse"
     min_improvement: float = Field(0.001, ge=0, lt=1, description="relative margin to beat")
-    latency_budget_ms: float = Field(5.0, gt=0, description="p99 single-row predict budget")
+    latency_budget_ms: float = Field(10.0, gt=0, description="p99 single-row predict budget")
 
 
 class Params(BaseModel):

@@ -95,6 +95,7 @@ def step_env(tracking_uri: str, run_id: str, lock: Path) -> dict[str, str]:
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MLFLOW_RUN_ID": run_id,
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLOPS_REGISTRY_LOCK": str(lock),
         "MPLBACKEND": "Agg",
         "PYTHONUNBUFFERED": "1",

@@ -35,6 +35,10 @@ WARM_MODULES = (
     "mlflow",
     "mlflow.sklearn",
     "mlflow.artifacts",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "skops.io",
+    "matplotlib.backends.backend_agg",
 )
 
 

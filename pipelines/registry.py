@@ -34,6 +34,7 @@ class LocalRegistry:
     def __init__(self, state: StatePaths) -> None:
         self.state = state
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no usage data leaves the machine
         state.root.mkdir(parents=True, exist_ok=True)
         self._client: MlflowClient | None = None
 

@@ -1,0 +1,85 @@
+"""Training and evaluation on the bundled data: seeded, reproducible, the model folder contract."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import artifact
+from model.evaluate import evaluate, quality
+from model.params import DEFAULT_PARAMS, TrainParams
+from model.schema import FEATURES, TARGET
+from model.train import fit, model_metadata, split
+
+
+def test_split_is_seeded(diabetes):
+    a_train, a_test = split(diabetes, TrainParams(seed=7))
+    b_train, b_test = split(diabetes, TrainParams(seed=7))
+    _, c_test = split(diabetes, TrainParams(seed=8))
+    pd.testing.assert_frame_equal(a_test, b_test)
+    assert not a_test.index.equals(c_test.index)
+    assert len(a_test) == math.ceil(len(diabetes) * 0.2)
+
+
+def test_quality_metrics_on_known_values():
+    y = np.array([1.0, 2.0, 3.0])
+    assert quality(y, y) == {"rmse": 0.0, "mae": 0.0, "r2": 1.0}
+    metrics = quality(y, np.array([2.0, 2.0, 2.0]))
+    assert metrics["mae"] == pytest.approx(2 / 3)
+    assert metrics["rmse"] == pytest.approx(np.sqrt(2 / 3))
+    assert metrics["r2"] == pytest.approx(0.0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, diabetes):
+    from model.params import load_params
+
+    params = load_params(DEFAULT_PARAMS)
+    train, test = split(diabetes, params.train)
+    pipeline = fit(train, params.train)
+    folder = tmp_path_factory.mktemp("model")
+    artifact.save_model_folder(pipeline, folder, model_metadata(pipeline, params, test, "sha256:x", "run-1"))
+    return folder, test, pipeline
+
+
+def test_model_folder_holds_mlflow_model_plain_estimator_and_metadata(trained):
+    folder, test, pipeline = trained
+    assert (folder / "MLmodel").is_file()
+    assert (folder / "requirements.txt").read_text().count("scikit-learn==") == 1
+    metadata = artifact.read_metadata(folder)
+    assert metadata["features"] == list(FEATURES)
+    assert metadata["lineage"]["data_hash"] == "sha256:x"
+    loaded = artifact.load_estimator(folder)
+    sample = np.array(metadata["sample"]["data"])
+    np.testing.assert_allclose(loaded.predict(sample), metadata["sample"]["result"])
+    np.testing.assert_allclose(loaded.predict(sample), pipeline.predict(sample))
+
+
+def test_mlflow_can_load_the_same_model(trained):
+    import mlflow.pyfunc
+
+    folder, test, pipeline = trained
+    rows = test[list(FEATURES)].head(3).to_numpy()
+    np.testing.assert_allclose(mlflow.pyfunc.load_model(str(folder)).predict(rows), pipeline.predict(rows))
+
+
+def test_evaluate_against_itself_is_not_better_and_without_champion_registers(trained):
+    folder, test, _ = trained
+    first = evaluate(folder, test, None, DEFAULT_PARAMS, {})
+    assert first["decision"]["register"] and first["champion"] is None
+    assert first["challenger"]["r2"] > 0.3
+    again = evaluate(folder, test, folder, DEFAULT_PARAMS, {})
+    assert not again["decision"]["register"]
+    assert again["champion"]["rmse"] == pytest.approx(again["challenger"]["rmse"])
+    assert again["decision"]["reason"].startswith("not better")
+    json.dumps(again)  # the report is JSON-ready
+
+
+def test_evaluate_rejects_a_folder_without_estimator(tmp_path: Path, trained):
+    _, test, _ = trained
+    with pytest.raises(FileNotFoundError, match="no estimator.joblib"):
+        evaluate(tmp_path, test, None, DEFAULT_PARAMS, {})
+    assert TARGET in test.columns
