@@ -89,9 +89,7 @@ def diff_lines(before: OfflineRun, after: OfflineRun) -> list[str]:
                 for path in changed:
                     lines.append(f"      {path}: {json.dumps(a.get(path))} -> {json.dumps(b.get(path))}")
     old_out, new_out = set(before.outputs), set(after.outputs)
-    for key in sorted(new_out - old_out):
-        lines.append(f"  + output {key}")
-    for key in sorted(old_out - new_out):
-        lines.append(f"  - output {key}")
+    lines.extend(f"  + output {name}" for name in sorted(new_out - old_out))
+    lines.extend(f"  - output {name}" for name in sorted(old_out - new_out))
     lines.append(f"{counts['+']} to add, {counts['~']} to change, {counts['-']} to remove")
     return lines

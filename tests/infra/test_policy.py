@@ -1,0 +1,153 @@
+"""The policy pack over the captured resources: prod clean, insecure settings named."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.offline import OfflineRun, run_stack
+from policy.baseline import POLICIES, POLICY_NAMES
+from policy.check import ResourceToCheck, check_resources, load_pack_config
+from tests.infra.conftest import to_check
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment"), [("prod", "prod"), ("qa", "qa"), ("dev", "dev"), ("dev-pr42", "dev")]
+)
+def test_every_stack_passes_its_pack_config(
+    runs: dict[str, OfflineRun], stack: str, environment: str
+) -> None:
+    assert check_resources(to_check(runs[stack]), load_pack_config(environment)) == []
+
+
+def test_prod_runs_without_relaxations() -> None:
+    assert load_pack_config("prod") == {} and load_pack_config("qa") == {}
+    assert set(load_pack_config("dev")) == {"keyvault-purge-protection", "keyvault-retention"}
+
+
+def test_dev_relaxations_are_exactly_what_strict_mode_reports(runs: dict[str, OfflineRun]) -> None:
+    violations = check_resources(to_check(runs["dev"]))
+    assert sorted(v.policy for v in violations) == [
+        "keyvault-purge-protection",
+        "keyvault-retention",
+    ]
+
+
+def test_relaxations_never_apply_to_prod_resources(runs: dict[str, OfflineRun]) -> None:
+    resources = to_check(runs["prod"])
+    weakened = []
+    for r in resources:
+        props: dict[str, Any] = copy.deepcopy(dict(r.props))
+        if r.type == "azure-native:keyvault:Vault":
+            props["properties"].pop("enablePurgeProtection")
+            props["properties"]["softDeleteRetentionInDays"] = 7
+        weakened.append(ResourceToCheck(r.type, r.name, r.urn, props))
+    names = {v.policy for v in check_resources(weakened, load_pack_config("dev"))}
+    assert names == {"keyvault-purge-protection", "keyvault-retention"}
+
+
+def test_a_deliberately_insecure_configuration_is_named() -> None:
+    run = run_stack(
+        "dev-insecure",
+        overrides={
+            "azure-mlops:compute": {"minNodes": 1, "maxNodes": 2, "lowPriority": True},
+            "azure-mlops:keyVault": {"purgeProtection": False, "softDeleteRetentionDays": 7},
+        },
+    )
+    violations = check_resources(to_check(run), load_pack_config("prod"))
+    assert sorted(v.policy for v in violations) == [
+        "aml-compute-scale-to-zero",
+        "keyvault-purge-protection",
+        "keyvault-retention",
+    ]
+    assert any("minNodeCount must be 0 (got 1" in v.message for v in violations)
+
+
+# One insecure mutation per policy, applied to a resource captured from a real run.
+MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("storage-secure-transfer", "prod", "core-st", {"enableHttpsTrafficOnly": False}),
+    ("storage-min-tls-1-2", "prod", "core-st", {"minimumTlsVersion": "TLS1_0"}),
+    ("storage-no-public-blob", "prod", "core-st", {"allowBlobPublicAccess": True}),
+    ("keyvault-soft-delete", "prod", "core-kv", {"properties.enableSoftDelete": False}),
+    ("keyvault-purge-protection", "prod", "core-kv", {"properties.enablePurgeProtection": None}),
+    ("keyvault-retention", "prod", "core-kv", {"properties.softDeleteRetentionInDays": 30}),
+    ("keyvault-rbac", "prod", "core-kv", {"properties.enableRbacAuthorization": False}),
+    ("registry-admin-disabled", "prod", "core-cr", {"adminUserEnabled": True}),
+    ("registry-anonymous-pull-disabled", "prod", "core-cr", {"anonymousPullEnabled": True}),
+    (
+        "aml-compute-local-auth-disabled",
+        "dev",
+        "training-cluster",
+        {"properties.disableLocalAuth": False},
+    ),
+    (
+        "aml-compute-scale-to-zero",
+        "dev",
+        "training-cluster",
+        {"properties.properties.scaleSettings.minNodeCount": 2},
+    ),
+    ("workspace-managed-identity", "prod", "core-mlw", {"identity.type": "None"}),
+    ("workspace-v1-legacy-off", "prod", "core-mlw", {"v1LegacyMode": True}),
+    ("aks-local-accounts-disabled", "prod", "serving-aks", {"disableLocalAccounts": False}),
+    ("aks-azure-rbac", "prod", "serving-aks", {"aadProfile.enableAzureRBAC": False}),
+    ("aks-network-policy", "prod", "serving-aks", {"networkProfile.networkPolicy": "none"}),
+    ("aks-upgrade-channels", "prod", "serving-aks", {"autoUpgradeProfile.upgradeChannel": "none"}),
+    ("appinsights-on-log-analytics", "prod", "core-appi", {"workspaceResourceId": None}),
+    ("aci-secrets-secure", "qa", "scoring-aci", {"containers.0.environmentVariables.1": None}),
+    ("required-tags", "prod", "core-st", {"tags.owner": None}),
+    ("required-tags", "dev-pr42", "core-rg", {"tags.expires-at": "soon"}),
+]
+
+
+def _mutate(props: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target: Any = props
+    for step in parents:
+        target = target[int(step)] if isinstance(target, list) else target[step]
+    if isinstance(target, list):
+        # Turn the secret env var into a plain one.
+        variable = target[int(last)]
+        variable["value"] = variable.pop("secureValue")
+    elif value is None:
+        target.pop(last, None)
+    else:
+        target[last] = value
+
+
+@pytest.mark.parametrize(("policy", "stack", "resource", "changes"), MUTATIONS)
+def test_each_policy_names_its_insecure_setting(
+    runs: dict[str, OfflineRun], policy: str, stack: str, resource: str, changes: dict[str, Any]
+) -> None:
+    (captured,) = [r for r in runs[stack].custom_resources if r.name == resource]
+    props = copy.deepcopy(captured.plain_inputs)
+    for path, value in changes.items():
+        _mutate(props, path, value)
+    violations = check_resources([ResourceToCheck(captured.type, resource, captured.urn, props)])
+    assert [v.policy for v in violations] == [policy]
+    assert (
+        check_resources([ResourceToCheck(captured.type, resource, captured.urn, captured.plain_inputs)]) == []
+    )
+
+
+def test_every_policy_has_an_insecure_example() -> None:
+    assert {m[0] for m in MUTATIONS} == POLICY_NAMES
+    assert len(POLICIES) == len(POLICY_NAMES)
+
+
+def test_disabled_policies_are_skipped(runs: dict[str, OfflineRun]) -> None:
+    config = {"keyvault-purge-protection": "disabled", "keyvault-retention": "disabled"}
+    assert check_resources(to_check(runs["dev"]), config) == []
+
+
+def test_policy_pack_project_file() -> None:
+    project = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    assert (ROOT / "policy" / "__main__.py").exists()
+    main = (ROOT / "policy" / "__main__.py").read_text()
+    assert "EnforcementLevel.MANDATORY" in main
