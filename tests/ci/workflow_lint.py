@@ -1,0 +1,49 @@
+"""Helpers for the workflow tests: load the CI files, find the linters."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+GITHUB_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+AZURE_PIPELINES = sorted((ROOT / ".azure-pipelines").glob("*.yml"))
+AZURE_TEMPLATES = sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), path
+    # YAML 1.1 reads the key `on` as the boolean True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) pair in a YAML tree, mappings and lists included."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, (*path, index))
+
+
+def find_tool(name: str) -> str | None:
+    """A linter next to this interpreter (the project venv) or on PATH."""
+    local = Path(sys.executable).parent / name
+    if local.is_file():
+        return str(local)
+    return shutil.which(name)
+
+
+def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
