@@ -13,12 +13,11 @@ from sklearn.pipeline import Pipeline
 
 from model import artifact, tracking
 from model.gate import decide
+from model.outputs import REPORT_FILE, TEST_FILE
 from model.params import DEFAULT_PARAMS, load_params
 from model.schema import FEATURES, TARGET
 from model.step import run_step
-from model.train import TEST_FILE
 
-REPORT_FILE = "report.json"
 LATENCY_CALLS = 100
 LATENCY_ROUNDS = 5
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from model import artifact, tracking
-from model.evaluate import REPORT_FILE
+from model.outputs import REPORT_FILE, RESULT_FILE
 from model.step import run_step
 
-RESULT_FILE = "registered.json"
 LOCK_ENV = "MLOPS_REGISTRY_LOCK"
 
 

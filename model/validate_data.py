@@ -7,10 +7,9 @@ from pathlib import Path
 
 from model.checks import DataCheckError, check_frame
 from model.data import DataError, file_sha256, load_csv
+from model.outputs import DATA_CHECK_FILE
 from model.schema import MIN_ROWS
 from model.step import run_step
-
-REPORT_FILE = "data_check.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_hash": file_sha256(args.data),
     }
     args.report_output.mkdir(parents=True, exist_ok=True)
-    (args.report_output / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    (args.report_output / DATA_CHECK_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(f"data check passed: {len(frame)} rows, {report['data_hash']}")
     return 0
 

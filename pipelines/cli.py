@@ -134,6 +134,89 @@ def run(
         summary_file.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
 
 
+def _local_registry() -> Any:
+    from pipelines.registry import LocalRegistry
+    from pipelines.state import StatePaths
+
+    return LocalRegistry(StatePaths.from_env())
+
+
+def _model_name() -> str:
+    from model.params import load_params
+
+    return load_params().model_name
+
+
+@app.command()
+def deploy(
+    env: EnvOption = Env.local,
+    model_version: Annotated[
+        str | None, typer.Option(help="Registered version (default: production, else the newest).")
+    ] = None,
+) -> None:
+    """Serve a registered model version; locally: a background process on 127.0.0.1."""
+    from pipelines.local_deploy import NothingToServe
+    from pipelines.local_endpoint import DeployError
+
+    if env is not Env.local:
+        fail(f"deploy --env {env.value} is the Azure path: see docs/azure.md", 2)
+    registry = _local_registry()
+    try:
+        with console.status("deploying") as status:
+            from pipelines import local_deploy
+
+            record = local_deploy.deploy(registry, _model_name(), model_version, progress=status.update)
+    except (NothingToServe, LookupError, DeployError) as error:
+        fail(str(error))
+    console.print(f"serving {record.model_name} v{record.model_version} at {record.url} (pid {record.pid})")
+
+
+@app.command("smoke-test")
+def smoke_test(env: EnvOption = Env.local) -> None:
+    """POST sample rows to the endpoint and compare with the model's offline predictions."""
+    from pipelines import local_deploy
+    from pipelines.smoke import SmokeTestError
+
+    if env is not Env.local:
+        fail(f"smoke-test --env {env.value} is the Azure path: see docs/azure.md", 2)
+    record = local_deploy.running(_local_registry())
+    if record is None:
+        fail("no local endpoint is running: start one with `mlops deploy --env local`")
+    try:
+        result = local_deploy.smoke(record)
+    except SmokeTestError as error:
+        fail(f"smoke test failed: {error}")
+    console.print(
+        f"smoke test passed: {result.rows} rows from {record.score_url} match v{record.model_version}'s "
+        f"offline predictions (max error {result.max_abs_error:.2g}, {result.attempts} attempt(s))"
+    )
+
+
+endpoint_app = typer.Typer(no_args_is_help=True, help="The local scoring endpoint.")
+app.add_typer(endpoint_app, name="endpoint")
+
+
+@endpoint_app.command("status")
+def endpoint_status(env: EnvOption = Env.local) -> None:
+    """Show the local endpoint (exit 1 when none is running)."""
+    from pipelines import local_deploy
+
+    record = local_deploy.running(_local_registry())
+    if record is None:
+        fail("no local endpoint is running")
+    console.print(f"{record.url}  {record.model_name} v{record.model_version}  pid {record.pid}")
+
+
+@endpoint_app.command("stop")
+def endpoint_stop(env: EnvOption = Env.local) -> None:
+    """Stop the local endpoint."""
+    from pipelines import local_endpoint
+    from pipelines.state import StatePaths
+
+    stopped = local_endpoint.stop(StatePaths.from_env().endpoint_dir)
+    console.print("stopped the local endpoint" if stopped else "no local endpoint was running")
+
+
 # --- command groups (each lives in its own module; add one line per group) ---
 from pipelines import stacks_cli  # noqa: E402
 

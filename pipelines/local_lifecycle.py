@@ -10,11 +10,10 @@ from typing import Any
 
 from rich.console import Console
 
-from model.evaluate import REPORT_FILE
 from model.lineage import git_commit
+from model.outputs import REPORT_FILE, RESULT_FILE
 from model.params import DEFAULT_PARAMS, Params, load_params
-from model.register import RESULT_FILE
-from pipelines import processes
+from pipelines import local_deploy, processes
 from pipelines.local_runner import run_pipeline, step_env
 from pipelines.registry import LocalRegistry
 from pipelines.state import StatePaths
@@ -140,7 +139,7 @@ def run_local(options: RunOptions, console: Console) -> RunSummary:
     outputs = {result.name: result.outputs for result in results}
     report = json.loads((outputs["evaluate"]["report"] / REPORT_FILE).read_text())
     registered = json.loads((outputs["register"]["registered"] / RESULT_FILE).read_text())
-    return RunSummary(
+    summary = RunSummary(
         run_dir=run_dir,
         mlflow_run_id=prepared["run_id"],
         model_name=params.model_name,
@@ -152,3 +151,37 @@ def run_local(options: RunOptions, console: Console) -> RunSummary:
         champion_version=champion["version"] if champion else None,
         seconds=timings,
     )
+    if options.deploy:
+        serve(registry, summary, console)
+    return summary
+
+
+def serve(registry: LocalRegistry, summary: RunSummary, console: Console) -> None:
+    """Converge the local endpoint on production: deploy a new version, else keep or start the current."""
+    name = summary.model_name
+    record = local_deploy.running(registry)
+    production = registry.production_version(name)
+    started = time.perf_counter()
+    if summary.registered and summary.version is not None:
+        target = summary.version
+    elif production is not None and (record is None or record.model_version != production):
+        target = production
+    else:
+        target = None
+    if target is not None:
+        with console.status(f"deploying {name} v{target} to a local endpoint") as status:
+            record = local_deploy.deploy(registry, name, target, progress=status.update)
+        console.print(f"[green]✓[/green] deploy v{target} {time.perf_counter() - started:.1f}s  {record.url}")
+        summary.seconds["deploy"] = time.perf_counter() - started
+    if record is None:
+        console.print("no endpoint: nothing is registered as production yet")
+        return
+    started = time.perf_counter()
+    result = local_deploy.smoke(record)
+    summary.seconds["smoke test"] = time.perf_counter() - started
+    summary.endpoint_url = record.url
+    summary.serving_version = record.model_version
+    summary.smoke_test = (
+        f"passed: {result.rows} rows match offline predictions (max error {result.max_abs_error:.2g})"
+    )
+    console.print(f"[green]✓[/green] smoke test {summary.seconds['smoke test']:.1f}s  {record.score_url}")

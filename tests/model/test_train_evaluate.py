@@ -16,8 +16,8 @@ from model.train import fit, model_metadata, split
 
 
 def test_split_is_seeded(diabetes):
-    a_train, a_test = split(diabetes, TrainParams(seed=7))
-    b_train, b_test = split(diabetes, TrainParams(seed=7))
+    _, a_test = split(diabetes, TrainParams(seed=7))
+    _, b_test = split(diabetes, TrainParams(seed=7))
     _, c_test = split(diabetes, TrainParams(seed=8))
     pd.testing.assert_frame_equal(a_test, b_test)
     assert not a_test.index.equals(c_test.index)
@@ -80,6 +80,6 @@ def test_evaluate_against_itself_is_not_better_and_without_champion_registers(tr
 
 def test_evaluate_rejects_a_folder_without_estimator(tmp_path: Path, trained):
     _, test, _ = trained
-    with pytest.raises(FileNotFoundError, match="no estimator.joblib"):
+    with pytest.raises(FileNotFoundError, match=r"no estimator\.joblib"):
         evaluate(tmp_path, test, None, DEFAULT_PARAMS, {})
     assert TARGET in test.columns
