@@ -142,6 +142,8 @@ OUTPUT_FIELDS: Mapping[str, str] = {
     "logAnalyticsWorkspaceName": "log_analytics",
 }
 
+LOG_ANALYTICS_ID_OUTPUT = "logAnalyticsWorkspaceId"
+
 # Resource types in a stack's state -> StackTargets fields (for half-created stacks).
 STATE_TYPES: Mapping[str, str] = {
     "azure-native:machinelearningservices:Workspace": "workspace",
@@ -152,11 +154,21 @@ STATE_TYPES: Mapping[str, str] = {
 
 
 def targets_from_outputs(outputs: Mapping[str, Any]) -> StackTargets:
-    """Read the targets from stack outputs (plain values; missing or empty -> ``None``)."""
+    """Read the targets from stack outputs (plain values; missing or empty -> ``None``).
+
+    The Log Analytics workspace comes from ``logAnalyticsWorkspaceName`` or, as the infra
+    program exports it, from the resource id ``logAnalyticsWorkspaceId``.
+    """
     values: dict[str, str | None] = {}
     for output, attr in OUTPUT_FIELDS.items():
         value = outputs.get(output)
         values[attr] = value if isinstance(value, str) and value else None
+    law_id = outputs.get(LOG_ANALYTICS_ID_OUTPUT)
+    if isinstance(law_id, str) and "/workspaces/" in law_id.lower():
+        subscription, group = _parse_resource_id(law_id)
+        values["log_analytics"] = values["log_analytics"] or law_id.rstrip("/").rsplit("/", 1)[-1]
+        values["subscription_id"] = values["subscription_id"] or subscription
+        values["resource_group"] = values["resource_group"] or group
     return StackTargets(**values)
 
 

@@ -119,9 +119,10 @@ def test_the_deploy_chain_runs_in_order_with_one_lock_per_stack() -> None:
         connections = {step["serviceConnection"] for step in azure_steps(job)}
         assert connections == {f"azure-mlops-{env}"}
         ups = [s["script"] for s in azure_steps(job) if s["script"].startswith("pulumi up")]
-        assert ups == [
-            f"pulumi up --stack {env} --policy-pack policy --yes --diff --non-interactive --color never"
-        ]
+        policy = "--policy-pack policy" + (
+            " --policy-pack-config policy/config/dev.json" if env == "dev" else ""
+        )
+        assert ups == [f"pulumi up --stack {env} {policy} --yes --diff --non-interactive --color never"]
 
 
 def test_prod_is_only_touched_under_the_prod_environment() -> None:
@@ -152,7 +153,11 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment() ->
     [job] = stage("pr", "preview")["jobs"]
     assert {v["STACK"] for v in job["strategy"]["matrix"].values()} == {"dev", "qa", "prod"}
     [preview] = azure_steps(job)
-    assert preview["script"].startswith('pulumi preview --stack "$STACK" --policy-pack policy --diff')
+    assert preview["script"].startswith(
+        'pulumi preview --stack "$STACK" --policy-pack policy $POLICY_CONFIG --diff'
+    )
+    configs = {v["STACK"]: v["POLICY_CONFIG"] for v in job["strategy"]["matrix"].values()}
+    assert configs == {"dev": "--policy-pack-config policy/config/dev.json", "qa": "", "prod": ""}
     comment = job["steps"][-1]
     assert "post_pr_comment.py" in comment["script"]
     assert comment["condition"] == "succeededOrFailed()"
@@ -167,9 +172,9 @@ def test_the_short_lived_stack_needs_the_tag_and_is_created_before_up() -> None:
     assert up["condition"] == "and(succeeded(), eq(dependencies.label.outputs['tag.wanted'], 'true'))"
     [step] = azure_steps(up)
     lines = step["script"].strip().splitlines()
-    assert lines[0].startswith("mlops stacks create-short-lived") and lines[1].startswith(
-        'pulumi up --stack "$STACK"'
-    )
+    assert lines[0].startswith("mlops stacks create-short-lived")
+    dev_policy = "--policy-pack policy --policy-pack-config policy/config/dev.json"
+    assert lines[1].startswith(f'pulumi up --stack "$STACK" {dev_policy}')
 
 
 def test_teardown_runs_on_a_schedule_and_on_pr_completion() -> None:

@@ -214,11 +214,23 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment() ->
     assert jobs("pr")["checks"]["steps"][-1]["run"] == "make test"
 
 
-def test_every_pulumi_up_runs_the_policy_pack() -> None:
+def test_every_pulumi_up_runs_the_policy_pack_with_dev_relaxations_only_for_dev() -> None:
+    dev_config = "policy/config/dev.json"
     for _, _, job in all_jobs():
         for step in uses(job, "pulumi/actions"):
-            if step.get("with", {}).get("command") in {"up", "preview"}:
-                assert step["with"]["policyPacks"] == "policy"
+            inputs = step.get("with", {})
+            if inputs.get("command") not in {"up", "preview"}:
+                continue
+            assert inputs["policyPacks"] == "policy"
+            stack = inputs["stack-name"]
+            config = inputs.get("policyPackConfigs")
+            if stack in {"dev", "${{ env.STACK }}"}:  # dev and the short-lived dev-<id> stacks
+                assert config == dev_config
+            elif stack == "${{ matrix.stack }}":
+                assert config == "${{ matrix.stack == 'dev' && 'policy/config/dev.json' || '' }}"
+            else:
+                assert config is None, stack
+    assert (ROOT / dev_config).is_file()
 
 
 def test_the_short_lived_stack_needs_the_label() -> None:

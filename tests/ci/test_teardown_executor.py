@@ -229,3 +229,26 @@ def test_targets_from_state_reads_resource_ids_and_names() -> None:
     )
     merged = targets_from_outputs({"workspaceName": "mlw-3"}).merged_with(targets)
     assert merged.workspace == "mlw-3" and merged.key_vault == "kv-3"
+
+
+def test_log_analytics_comes_from_the_exported_resource_id() -> None:
+    law_id = (
+        "/subscriptions/sub-7/resourceGroups/rg-dev-pr-7"
+        "/providers/Microsoft.OperationalInsights/workspaces/log-mlops-dev-pr-7"
+    )
+    targets = targets_from_outputs({"logAnalyticsWorkspaceId": law_id})
+    assert targets == StackTargets(
+        subscription_id="sub-7", resource_group="rg-dev-pr-7", log_analytics="log-mlops-dev-pr-7"
+    )
+
+
+def test_the_outputs_read_are_exports_of_the_infra_program() -> None:
+    """A contract check with pipelines/stack_outputs.py: a renamed export fails here."""
+    from pipelines.stack_outputs import StackOutputs
+    from pipelines.teardown import LOG_ANALYTICS_ID_OUTPUT, OUTPUT_FIELDS
+
+    exported = StackOutputs.export_names()
+    read = set(OUTPUT_FIELDS) | {LOG_ANALYTICS_ID_OUTPUT}
+    # logAnalyticsWorkspaceName is the name the teardown contract used; the program exports the id.
+    assert read - exported == {"logAnalyticsWorkspaceName"}
+    assert {"shortLived", "expiresAt"} <= exported
