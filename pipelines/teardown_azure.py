@@ -244,6 +244,8 @@ class AzureCloudOps:
 
     def delete_workspace_permanently(self, targets: StackTargets) -> Outcome:
         def delete() -> Outcome:
+            if not targets.workspace:
+                raise ValueError("the Azure ML workspace name is unknown")
             client = self._ml_client(targets, workspace=False)
             client.workspaces.begin_delete(
                 targets.workspace, delete_dependent_resources=False, permanently_delete=True
@@ -257,9 +259,13 @@ class AzureCloudOps:
             from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 
             subscription, group = self._require(targets)
+            if not targets.log_analytics:
+                raise ValueError("the Log Analytics workspace name is unknown")
+            name = targets.log_analytics
             client = LogAnalyticsManagementClient(self.credential, subscription)
-            client.workspaces.get(group, targets.log_analytics)  # raises when absent
-            client.workspaces.begin_delete(group, targets.log_analytics, force=True).result()
+            client.workspaces.get(group, name)  # raises ResourceNotFoundError when absent
+            # force=True releases the name at once instead of a 14-day soft delete
+            client.workspaces.begin_delete(group, name, force=True).result()
             return Outcome.DONE
 
         return _azure_call(delete, gone=Outcome.ALREADY_GONE)
