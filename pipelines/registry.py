@@ -75,12 +75,7 @@ class LocalRegistry:
 
     def versions(self, name: str) -> list[str]:
         """All registered versions of ``name``, oldest first."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            found = self.client.search_model_versions(f"name = '{name}'")
-        except MlflowException:
-            return []
+        found = self.client.search_model_versions(f"name = '{name}'")
         return sorted((str(v.version) for v in found), key=int)
 
     def production_version(self, name: str) -> str | None:

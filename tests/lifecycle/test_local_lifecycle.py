@@ -1,0 +1,82 @@
+"""End to end: `mlops run --env local` registers, gates, deploys and smoke-tests for real."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from model.data import BUNDLED_CSV
+
+pytestmark = pytest.mark.slow
+
+
+def test_lifecycle_registers_gates_deploys_and_smoke_tests(mlops, tmp_path: Path):
+    first = mlops("run", "--env", "local")
+    assert first.code == 0, first.err
+    assert first.summary["registered"] and first.summary["version"] == "1"
+    assert first.summary["serving_version"] == "1"
+    assert first.summary["smoke_test"].startswith("passed")
+    assert set(first.summary["seconds"]) >= {"validate_data", "train", "evaluate", "register", "deploy"}
+    url = first.summary["endpoint_url"]
+    assert httpx.get(f"{url}/health/ready").status_code == 200
+
+    same = mlops("run", "--env", "local")
+    assert same.code == 0, same.err
+    assert not same.summary["registered"]
+    assert same.summary["reason"].startswith("not better")
+    assert same.summary["champion_version"] == "1"
+    assert "not better" in same.out
+    assert mlops.versions() == ["1"]
+
+    better = mlops("run", "--env", "local", "--alpha", "100")
+    assert better.code == 0, better.err
+    assert better.summary["registered"] and better.summary["version"] == "2", better.summary["reason"]
+    assert better.summary["serving_version"] == "2"
+    assert better.summary["challenger"]["rmse"] < better.summary["champion"]["rmse"]
+
+    worse = mlops("run", "--env", "local", "--alpha", "1000")
+    assert worse.code == 0, worse.err
+    assert not worse.summary["registered"]
+    assert worse.summary["champion_version"] == "2"
+    assert mlops.versions() == ["1", "2"]
+    assert httpx.get(f"{worse.summary['endpoint_url']}/metadata").json()["version"] == "2"
+
+
+def test_corrupted_csv_is_rejected_with_its_message_and_registers_nothing(mlops, tmp_path: Path):
+    lines = BUNDLED_CSV.read_text().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(",")[2], "not-a-number", 1)
+    lines[9] = ",".join(["" if i == 3 else v for i, v in enumerate(lines[9].split(","))])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    result = mlops("run", "--env", "local", "--data", str(bad), "--no-deploy")
+    assert result.code == 1
+    assert "step validate_data failed" in result.err
+    assert "column 'bmi' breaks rule 'must be numeric'" in result.err
+    assert "column 'bp' breaks rule 'no missing values'" in result.err
+    assert result.summary is None
+    assert mlops.versions() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--alpha", "-1"], "invalid 'train.alpha': Input should be greater than 0"),
+        (["--test-size", "2"], "invalid 'train.test_size'"),
+        (["--data", "missing.csv"], "data file not found: missing.csv"),
+        (["--env", "staging"], "'staging' is not one of"),
+    ],
+)
+def test_bad_options_fail_fast_with_one_clear_line(mlops, args, message):
+    result = mlops("run", *args)
+    assert result.code == 2
+    assert message in " ".join(result.err.split())
+    assert not mlops.state.joinpath("mlflow").exists()
+
+
+def test_two_runs_at_once_keep_every_version(mlops):
+    runs = [mlops.spawn("run", "--env", "local", "--no-deploy") for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
+    assert mlops.versions() == ["1", "2"]
+    registered = sorted(line for out, _ in outputs for line in out.splitlines() if "registered v" in line)
+    assert len(registered) == 2
