@@ -35,7 +35,9 @@ class Mlops:
         argv = [MLOPS, *args]
         if args and args[0] == "run":
             argv += ["--summary-file", str(summary_path)]
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
         return Result(done.returncode, done.stdout, done.stderr, summary)
 
@@ -61,4 +63,5 @@ class Mlops:
 def mlops(tmp_path: Path) -> Iterator[Mlops]:
     runner = Mlops(tmp_path / "state", tmp_path)
     yield runner
-    subprocess.run([MLOPS, "endpoint", "stop", "--env", "local"], env=runner.env, capture_output=True, timeout=60)
+    stop = [MLOPS, "endpoint", "stop", "--env", "local"]
+    subprocess.run(stop, env=runner.env, capture_output=True, timeout=60, check=False)

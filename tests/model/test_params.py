@@ -47,5 +47,5 @@ def test_params_file_errors(tmp_path: Path):
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
     bad.write_text("train:\n  alpha: 1\n  n_estimators: 5\n")
-    with pytest.raises(ParamsError, match="invalid 'train.n_estimators': Extra inputs are not permitted"):
+    with pytest.raises(ParamsError, match=r"invalid 'train\.n_estimators': Extra inputs are not permitted"):
         load_params(bad)

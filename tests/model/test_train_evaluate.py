@@ -46,7 +46,7 @@ def trained(tmp_path_factory, diabetes):
 
 
 def test_model_folder_holds_mlflow_model_plain_estimator_and_metadata(trained):
-    folder, test, pipeline = trained
+    folder, _, pipeline = trained
     assert (folder / "MLmodel").is_file()
     assert (folder / "requirements.txt").read_text().count("scikit-learn==") == 1
     metadata = artifact.read_metadata(folder)
