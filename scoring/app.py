@@ -228,18 +228,21 @@ def create_app(
     settings: Settings | None = None,
     *,
     model: LoadedModel | None = None,
-    setup_logging: bool = False,
+    setup_logging: bool | None = None,
 ) -> ASGIApp:
     """Build the scoring app.
 
     Args:
         settings: the settings; ``None`` reads them from the environment.
         model: an already loaded model; ``None`` loads ``settings.model_dir`` at start-up.
-        setup_logging: install the JSON log handler (servers do; tests keep pytest's).
+        setup_logging: install the JSON log handler; ``None`` means "when ``settings`` is
+            ``None``", i.e. when a server calls the factory (tests keep pytest's handlers).
 
     Without arguments this is the application factory for uvicorn and gunicorn
     (``scoring.app:create_app()`` / ``--factory``).
     """
+    if setup_logging is None:
+        setup_logging = settings is None
     settings = settings or Settings.from_env()
     if setup_logging:
         telemetry.configure_logging(settings.log_level_number)

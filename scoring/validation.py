@@ -2,8 +2,9 @@
 
 The fast path is three C calls: ``orjson.loads``, ``numpy.array`` (which infers the dtype: only
 integer and float arrays pass) and ``numpy.isfinite``. JSON booleans are the one thing numpy
-would silently turn into numbers when mixed with them, so a body that contains ``true`` or
-``false`` anywhere takes the slow path, which walks the rows to name the first bad value.
+would silently turn into numbers when mixed with them, so a body that may contain one (any
+"u" or "f" byte: ``true``, ``false``, also ``null`` and some strings) takes the slow path,
+which walks the rows to name the first bad value.
 The slow path also runs whenever the fast path fails, so each error message names the row
 (and column) at fault. Error messages name positions and types, never the values sent.
 """
@@ -61,7 +62,9 @@ def parse_rows(body: bytes, *, n_features: int, max_rows: int) -> npt.NDArray[np
     """
     payload = parse_json(body)
     data = _data_field(payload, max_rows=max_rows)
-    if b"true" not in body and b"false" not in body:
+    # Every JSON boolean holds a "u" (true) or an "f" (false), and no number or the "data" key
+    # does: two memchr scans (sub-microsecond) instead of substring searches (~15 us at 20 kB).
+    if b"u" not in body and b"f" not in body:
         try:
             rows = np.array(data)
         except (ValueError, TypeError, OverflowError):

@@ -1,0 +1,155 @@
+"""Fuzzing: nothing a client sends may produce a 5xx.
+
+Two generators, each run through the app with its lifespan on:
+- schemathesis, from the service's own OpenAPI document, in positive and negative modes
+  (valid requests and requests that break the schema in every way it knows);
+- hypothesis, with arbitrary JSON documents, near-miss score bodies and raw bytes.
+Each example counts one case; the totals are asserted, so the suite cannot fuzz less silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from starlette.testclient import TestClient
+
+from scoring.app import create_app
+from scoring.settings import Settings
+
+SCHEMATHESIS_CASES = 300  # per mode, on POST /score
+HYPOTHESIS_CASES = 300  # per strategy below
+counts: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def app_client(model_dir: Path) -> Iterator[TestClient]:
+    settings = Settings(model_dir=model_dir, max_rows=20, max_body_bytes=16_384)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def dump(body: Any) -> bytes:
+    """JSON for any generated body: the standard library writes integers beyond 64 bits too."""
+    return json.dumps(body).encode()
+
+
+def check(response: Any, kind: str) -> None:
+    counts[kind] = counts.get(kind, 0) + 1
+    assert response.status_code < 500, (response.status_code, response.text)
+    if response.status_code >= 400:
+        assert "message" in response.json()["error"]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_schemathesis_cases_never_get_a_5xx(app_client: TestClient, mode: GenerationMode) -> None:
+    schema = schemathesis.openapi.from_dict(app_client.get("/openapi.json").json())
+    strategy = schema["/score"]["POST"].as_strategy(generation_mode=mode)
+
+    @settings(
+        max_examples=SCHEMATHESIS_CASES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        kwargs = case.as_transport_kwargs(base_url="http://testserver")
+        body = kwargs.get("json")
+        content = dump(body) if body is not None else kwargs.get("data")
+        headers = {"content-type": "application/json", **(kwargs.get("headers") or {})}
+        response = app_client.request(kwargs["method"], kwargs["url"], content=content, headers=headers)
+        check(response, f"schemathesis-{mode.value}")
+        if mode is GenerationMode.POSITIVE and response.status_code != 200:
+            # Valid by the schema: only a model overflow (huge numbers) may refuse it.
+            assert response.json()["error"]["code"] == "out_of_range", response.text
+
+    run()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=12) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=40,
+)
+numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.integers(),  # beyond 64 bits too
+)
+near_misses = st.fixed_dictionaries(
+    {
+        "data": st.lists(
+            st.lists(numbers | json_values, min_size=8, max_size=12),
+            min_size=0,
+            max_size=25,
+        )
+    }
+)
+
+
+def fuzz_settings() -> Any:
+    return settings(
+        max_examples=HYPOTHESIS_CASES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def test_arbitrary_json_never_gets_a_5xx(app_client: TestClient) -> None:
+    @fuzz_settings()
+    @given(body=json_values)
+    def run(body: Any) -> None:
+        check(
+            app_client.post("/score", content=dump(body), headers={"content-type": "application/json"}),
+            "hypothesis-json",
+        )
+
+    run()
+
+
+def test_near_miss_bodies_never_get_a_5xx(app_client: TestClient) -> None:
+    @fuzz_settings()
+    @given(body=near_misses)
+    def run(body: Any) -> None:
+        content = dump(body)
+        check(
+            app_client.post("/score", content=content, headers={"content-type": "application/json"}),
+            "hypothesis-near-miss",
+        )
+
+    run()
+
+
+def test_raw_bytes_and_headers_never_get_a_5xx(app_client: TestClient) -> None:
+    @fuzz_settings()
+    @given(
+        body=st.binary(max_size=300),
+        content_type=st.sampled_from(["application/json", "text/plain", "", "application/JSON; x=1"]),
+        method=st.sampled_from(["POST", "GET", "PUT"]),
+        path=st.sampled_from(["/score", "/metadata", "/health/ready", "/x"]),
+    )
+    def run(body: bytes, content_type: str, method: str, path: str) -> None:
+        check(
+            app_client.request(method, path, content=body, headers={"content-type": content_type}),
+            "hypothesis-bytes",
+        )
+
+    run()
+
+
+def test_at_least_1000_cases_ran() -> None:
+    # Runs after the fuzz tests above (file order); on its own it has nothing to count.
+    if not counts:
+        pytest.skip("run with the fuzz tests of this module")
+    assert sum(counts.values()) >= 1000, counts

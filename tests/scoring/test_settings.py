@@ -1,0 +1,74 @@
+"""Settings from environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scoring.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS, Settings, SettingsError
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({"AZUREML_MODEL_DIR": "/models/m"})
+    assert s.model_dir == Path("/models/m")
+    assert (s.model_name, s.model_version, s.api_key) == (None, "unknown", None)
+    assert (s.max_rows, s.max_body_bytes) == (DEFAULT_MAX_ROWS, DEFAULT_MAX_BODY_BYTES)
+    assert (s.log_level, s.fast_path, s.telemetry_enabled, s.auth_enabled) == (
+        "INFO",
+        True,
+        False,
+        False,
+    )
+
+
+def test_every_variable() -> None:
+    s = Settings.from_env(
+        {
+            "AZUREML_MODEL_DIR": "/m",
+            "SCORING_MODEL_NAME": "diabetes",
+            "SCORING_MODEL_VERSION": "12",
+            "SCORING_API_KEY": "key",
+            "SCORING_MAX_ROWS": "50",
+            "SCORING_MAX_BODY_BYTES": "4096",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=abc",
+            "SCORING_LOG_LEVEL": "debug",
+            "SCORING_FAST_PATH": "off",
+        }
+    )
+    assert (s.model_name, s.model_version, s.max_rows, s.max_body_bytes) == ("diabetes", "12", 50, 4096)
+    assert (s.auth_enabled, s.telemetry_enabled, s.log_level, s.fast_path) == (True, True, "DEBUG", False)
+
+
+def test_blank_means_unset() -> None:
+    s = Settings.from_env({"AZUREML_MODEL_DIR": "/m", "SCORING_API_KEY": "  "})
+    assert s.api_key is None
+
+
+@pytest.mark.parametrize(
+    ("env", "phrase"),
+    [
+        ({}, "AZUREML_MODEL_DIR is not set"),
+        ({"SCORING_MAX_ROWS": "many"}, "SCORING_MAX_ROWS must be a whole number"),
+        ({"SCORING_MAX_ROWS": "0"}, "SCORING_MAX_ROWS must be at least 1"),
+        ({"SCORING_MAX_BODY_BYTES": "10"}, "SCORING_MAX_BODY_BYTES must be at least"),
+        ({"SCORING_LOG_LEVEL": "loud"}, "SCORING_LOG_LEVEL must be one of"),
+        ({"SCORING_FAST_PATH": "maybe"}, "SCORING_FAST_PATH must be true or false"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], phrase: str) -> None:
+    base = {} if not env else {"AZUREML_MODEL_DIR": "/m"}
+    with pytest.raises(SettingsError, match=phrase):
+        Settings.from_env({**base, **env})
+
+
+def test_secrets_are_not_in_repr() -> None:
+    s = Settings.from_env(
+        {
+            "AZUREML_MODEL_DIR": "/m",
+            "SCORING_API_KEY": "hunter2",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=secret-ikey",
+        }
+    )
+    assert "hunter2" not in repr(s)
+    assert "secret-ikey" not in repr(s)

@@ -1,0 +1,47 @@
+"""Telemetry: JSON log lines, and the Azure Monitor switch (on only with a connection string)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from scoring import telemetry
+from scoring.app import create_app
+from scoring.settings import Settings
+
+
+def test_json_formatter_writes_one_object_with_the_request_fields() -> None:
+    record = logging.LogRecord("scoring", logging.INFO, __file__, 1, "request", None, None)
+    record.request_id, record.status, record.rows = "r1", 200, 3
+    line = telemetry.JsonFormatter().format(record)
+    out = json.loads(line)
+    assert out["message"] == "request"
+    assert (out["request_id"], out["status"], out["rows"], out["level"]) == ("r1", 200, 3, "INFO")
+    assert out["ts"].endswith("Z")
+    assert "\n" not in line
+
+
+def test_telemetry_is_off_without_a_connection_string(model_dir: Path, mocker: Any) -> None:
+    enable = mocker.patch.object(telemetry, "enable_azure_monitor")
+    create_app(Settings(model_dir=model_dir))
+    enable.assert_not_called()
+
+
+def test_telemetry_switches_on_with_a_connection_string(model_dir: Path, mocker: Any) -> None:
+    configure = mocker.patch("azure.monitor.opentelemetry.configure_azure_monitor")
+    conn = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"
+    app = create_app(Settings(model_dir=model_dir, appinsights_connection_string=conn))
+    configure.assert_called_once()
+    kwargs = configure.call_args.kwargs
+    assert kwargs["connection_string"] == conn
+    assert kwargs["logger_name"] == "scoring"
+    # The app is wrapped in OpenTelemetry's ASGI middleware and still serves.
+    assert type(app).__name__ == "OpenTelemetryMiddleware"
+    with TestClient(app) as client:
+        response = client.post("/score", json={"data": [[0.0] * 10]})
+        assert response.status_code == 200
+        assert "x-request-id" in response.headers
