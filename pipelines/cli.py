@@ -153,13 +153,19 @@ def deploy(
     model_version: Annotated[
         str | None, typer.Option(help="Registered version (default: production, else the newest).")
     ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="qa/prod: the model to serve, NAME:VERSION.")
+    ] = None,
 ) -> None:
     """Serve a registered model version; locally: a background process on 127.0.0.1."""
+    if env is not Env.local:
+        from pipelines import azure_cli
+
+        azure_cli.deploy_azure(env.value, model)
+        return
     from pipelines.local_deploy import NothingToServe
     from pipelines.local_endpoint import DeployError
 
-    if env is not Env.local:
-        fail(f"deploy --env {env.value} is the Azure path: see docs/azure.md", 2)
     registry = _local_registry()
     try:
         with console.status("deploying") as status:
@@ -174,11 +180,14 @@ def deploy(
 @app.command("smoke-test")
 def smoke_test(env: EnvOption = Env.local) -> None:
     """POST sample rows to the endpoint and compare with the model's offline predictions."""
+    if env is not Env.local:
+        from pipelines import azure_cli
+
+        azure_cli.smoke_azure(env.value)
+        return
     from pipelines import local_deploy
     from pipelines.smoke import SmokeTestError
 
-    if env is not Env.local:
-        fail(f"smoke-test --env {env.value} is the Azure path: see docs/azure.md", 2)
     record = local_deploy.running(_local_registry())
     if record is None:
         fail("no local endpoint is running: start one with `mlops deploy --env local`")
@@ -224,3 +233,6 @@ app.add_typer(stacks_cli.app, name="stacks")
 from pipelines import infra_cli  # noqa: E402
 
 app.add_typer(infra_cli.app, name="infra")
+from pipelines import azure_cli  # noqa: E402
+
+azure_cli.register(app)

@@ -1,0 +1,166 @@
+"""The scoring image with the model baked in: ``<registry>/diabetes-scoring:NAME-vVERSION``.
+
+``mlops image build --env qa --model NAME:VERSION``:
+
+1. if the tag is already in the environment's registry, print it with its digest (an image
+   version is immutable: never rebuilt, never overwritten);
+2. download the model folder from the environment's workspace, or from the upstream one
+   (qa <- dev, prod <- qa) when it was not promoted yet;
+3. ``az acr login``, ``docker build -f scoring/Dockerfile`` (context: the repository, the model
+   copied under ``.state/image-build/``), ``docker push``;
+4. resolve the pushed digest (``az acr repository show``) and print
+   ``<login server>/diabetes-scoring:TAG@sha256:...``.
+
+``az acr build`` is the alternative without a local Docker engine (docs/azure.md).
+Prod reuses qa's image: :func:`import_image` copies it registry-to-registry
+(``az acr import``), so prod serves the very digest qa tested.
+
+Every external program runs through a :data:`Runner` (tests pass a mock and assert argv).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.azure.errors import AzurePathError
+from pipelines.azure.ops import AzureMLOps
+from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef, find_model_folder
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+BUILD_DIR = PROJECT_DIR / ".state" / "image-build"
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """The real runner: in the project folder, output captured."""
+    return subprocess.run(list(argv), cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    login_server: str
+    repository: str
+    tag: str
+    digest: str
+
+    @property
+    def by_digest(self) -> str:
+        """``<login server>/<repository>@sha256:...``: what a deployment pulls."""
+        return f"{self.login_server}/{self.repository}@{self.digest}"
+
+    @property
+    def in_registry(self) -> str:
+        """``<repository>@sha256:...``: the qa stack's ``scoringImage`` setting (registry implied)."""
+        return f"{self.repository}@{self.digest}"
+
+    def __str__(self) -> str:
+        return f"{self.login_server}/{self.repository}:{self.tag}@{self.digest}"
+
+
+def _checked(runner: Runner, argv: Sequence[str], what: str) -> str:
+    done = runner(argv)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout or "").strip().splitlines()
+        raise AzurePathError(f"{what} failed (exit {done.returncode}): {lines[-1] if lines else argv[0]}")
+    return (done.stdout or "").strip()
+
+
+def registry_digest(runner: Runner, registry: str, repository: str, tag: str) -> str | None:
+    """The digest of ``repository:tag`` in the registry, or None when the tag does not exist."""
+    done = runner(
+        ["az", "acr", "repository", "show", "--name", registry, "--image", f"{repository}:{tag}",
+         "--query", "digest", "--output", "tsv"]
+    )  # fmt: skip
+    digest = (done.stdout or "").strip()
+    if done.returncode != 0 or not digest.startswith("sha256:"):
+        return None
+    return digest
+
+
+def build_and_push(
+    runner: Runner,
+    *,
+    registry: str,
+    login_server: str,
+    model: ModelRef,
+    workspaces: Sequence[tuple[str, AzureMLOps]],
+    progress: Callable[[str], None] = print,
+) -> ImageRef:
+    """Build and push the image of ``model`` unless its tag exists; its reference with digest."""
+    tag = model.image_tag
+    if existing := registry_digest(runner, registry, IMAGE_REPOSITORY, tag):
+        progress(f"{IMAGE_REPOSITORY}:{tag} is already in {registry}")
+        return ImageRef(login_server, IMAGE_REPOSITORY, tag, existing)
+    source = next(((env, ops) for env, ops in workspaces if ops.get_model(model.name, model.version)), None)
+    if source is None:
+        names = ", ".join(env for env, _ in workspaces)
+        raise AzurePathError(f"model {model} is in none of these workspaces: {names}")
+    for tool in ("docker", "az"):
+        if shutil.which(tool) is None and runner is run:
+            raise AzurePathError(f"`{tool}` is not on PATH (see docs/azure.md for `az acr build`)")
+    work = BUILD_DIR / uuid.uuid4().hex[:8]
+    try:
+        progress(f"downloading {model} from {source[0]}")
+        source[1].download_model(model.name, model.version, work)
+        folder = find_model_folder(work)
+        target = f"{login_server}/{IMAGE_REPOSITORY}:{tag}"
+        _checked(runner, ["az", "acr", "login", "--name", registry], "az acr login")
+        progress(f"docker build {target}")
+        _checked(
+            runner,
+            ["docker", "build", "--file", "scoring/Dockerfile", "--build-arg",
+             f"MODEL_DIR={folder.relative_to(PROJECT_DIR)}", "--label",
+             f"org.opencontainers.image.version={model}", "--tag", target, "."],
+            "docker build",
+        )  # fmt: skip
+        progress(f"docker push {target}")
+        _checked(runner, ["docker", "push", target], "docker push")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    digest = registry_digest(runner, registry, IMAGE_REPOSITORY, tag)
+    if digest is None:
+        raise AzurePathError(f"pushed {target} but the registry reports no digest for it")
+    return ImageRef(login_server, IMAGE_REPOSITORY, tag, digest)
+
+
+def resolve(runner: Runner, *, registry: str, login_server: str, model: ModelRef) -> ImageRef:
+    """The image of ``model`` in the registry, or one line saying how to build it."""
+    digest = registry_digest(runner, registry, IMAGE_REPOSITORY, model.image_tag)
+    if digest is None:
+        raise AzurePathError(
+            f"image {IMAGE_REPOSITORY}:{model.image_tag} is not in registry {registry}: "
+            f"run `mlops image build --env qa --model {model}` first"
+        )
+    return ImageRef(login_server, IMAGE_REPOSITORY, model.image_tag, digest)
+
+
+def import_image(
+    runner: Runner,
+    *,
+    registry: str,
+    login_server: str,
+    source_login_server: str,
+    model: ModelRef,
+    progress: Callable[[str], None] = print,
+) -> ImageRef:
+    """Copy the image of ``model`` from another registry (same digest) unless it is here already."""
+    tag = model.image_tag
+    if existing := registry_digest(runner, registry, IMAGE_REPOSITORY, tag):
+        return ImageRef(login_server, IMAGE_REPOSITORY, tag, existing)
+    progress(f"importing {IMAGE_REPOSITORY}:{tag} from {source_login_server} into {registry}")
+    _checked(
+        runner,
+        ["az", "acr", "import", "--name", registry, "--source",
+         f"{source_login_server}/{IMAGE_REPOSITORY}:{tag}", "--image", f"{IMAGE_REPOSITORY}:{tag}"],
+        "az acr import",
+    )  # fmt: skip
+    digest = registry_digest(runner, registry, IMAGE_REPOSITORY, tag)
+    if digest is None:
+        raise AzurePathError(f"imported {IMAGE_REPOSITORY}:{tag} but {registry} reports no digest")
+    return ImageRef(login_server, IMAGE_REPOSITORY, tag, digest)

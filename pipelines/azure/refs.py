@@ -1,0 +1,71 @@
+"""Model references (``NAME:VERSION``), names derived from them, and downloaded model folders."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.azure.errors import AzurePathError, UsageError
+
+_REF = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,254}):([0-9A-Za-z._-]{1,64})$")
+IMAGE_REPOSITORY = "diabetes-scoring"
+
+
+@dataclass(frozen=True, order=True)
+class ModelRef:
+    """A registered model version."""
+
+    name: str
+    version: str
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        match = _REF.match(text.strip())
+        if not match:
+            raise UsageError(f"--model must be NAME:VERSION (e.g. diabetes-regressor:3), got {text!r}")
+        return cls(match.group(1), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    @property
+    def azureml_id(self) -> str:
+        """The reference Azure ML inputs and deployments take: ``azureml:NAME:VERSION``."""
+        return f"azureml:{self.name}:{self.version}"
+
+    @property
+    def image_tag(self) -> str:
+        """The scoring image's tag for this version: ``NAME-vVERSION`` (a valid Docker tag)."""
+        tag = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{self.name}-v{self.version}")
+        return tag[:128]
+
+    @property
+    def deployment_name(self) -> str:
+        """An online deployment name for this version (letters, digits, dashes; 3-32 characters)."""
+        version = re.sub(r"[^a-z0-9-]", "-", self.version.lower())
+        return f"model-v{version}"[:32].rstrip("-")
+
+
+def find_model_folder(root: Path) -> Path:
+    """The one folder under ``root`` that holds ``metadata.json`` (the model artifact contract)."""
+    found = sorted(
+        {p.parent for p in root.rglob("metadata.json") if (p.parent / "estimator.joblib").is_file()}
+    )
+    if len(found) != 1:
+        raise AzurePathError(
+            f"expected one model folder (metadata.json + estimator.joblib) under {root}, found {len(found)}"
+        )
+    return found[0]
+
+
+def read_sample(model_dir: Path) -> tuple[list[list[float]], list[float]]:
+    """The sample rows and offline predictions written by the train step (``metadata.json``)."""
+    metadata: dict[str, Any] = json.loads((model_dir / "metadata.json").read_text())
+    sample = metadata.get("sample") or {}
+    rows, result = sample.get("data"), sample.get("result")
+    if not rows or not result or len(rows) != len(result):
+        raise AzurePathError(f"{model_dir / 'metadata.json'} has no usable sample (data + result)")
+    return rows, result
