@@ -3,7 +3,8 @@
 The same function checks the local process (HTTP) and the Azure endpoints (HTTPS with a
 ``Bearer`` key). It retries, with exponential backoff, only what a starting or restarting
 service does: connection errors, time-outs and 5xx answers (503 while not ready). A 4xx is
-the request's fault and a wrong prediction is the model's: both fail at once.
+the request's fault, a wrong prediction the model's and a refused TLS certificate the
+set-up's: those fail at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_exponential,
 )
@@ -30,6 +31,13 @@ class SmokeTestError(RuntimeError):
 
 class SmokeTestUnavailable(SmokeTestError):
     """The endpoint did not answer successfully before the deadline (connection errors, 5xx)."""
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth another attempt: a 5xx, or a transport error other than a refused certificate."""
+    if isinstance(error, _Retryable):
+        return True
+    return isinstance(error, httpx.TransportError) and "CERTIFICATE_VERIFY_FAILED" not in str(error)
 
 
 class _Retryable(Exception):
@@ -119,14 +127,20 @@ def smoke_test(
         )
 
     retrying = Retrying(
-        retry=retry_if_exception_type((httpx.TransportError, _Retryable)),
+        retry=retry_if_exception(_transient),
         wait=wait_exponential(multiplier=0.2, min=0.2, max=3.0),
         stop=stop_after_delay(timeout_s),
         retry_error_callback=give_up,
         reraise=False,
     )
-    with httpx.Client(verify=verify, trust_env=False, transport=transport) as client:
-        response: httpx.Response = retrying(attempt, client)
+    tls: bool | ssl.SSLContext = (
+        ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    )
+    with httpx.Client(verify=tls, trust_env=False, transport=transport) as client:
+        try:
+            response: httpx.Response = retrying(attempt, client)
+        except httpx.TransportError as exc:  # not transient: a certificate the client refuses
+            raise SmokeTestError(f"{url}: {exc}") from None
 
     if response.status_code != 200:
         raise SmokeTestError(f"{url} answered HTTP {response.status_code}: {response.text[:500]}")

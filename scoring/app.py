@@ -263,10 +263,19 @@ def create_app(
     )
     app.state.service = svc
     if settings.appinsights_connection_string is not None:
-        wrap = telemetry.enable_azure_monitor(
-            settings.appinsights_connection_string,
-            service_name="scoring",
-            service_version=_service_version(),
-        )
-        return wrap(app)
+        try:
+            wrap = telemetry.enable_azure_monitor(
+                settings.appinsights_connection_string,
+                service_name="scoring",
+                service_version=_service_version(),
+            )
+        except ImportError as exc:
+            # Scoring matters more than its telemetry: serve, and say loudly why nothing exports.
+            log.error(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING is set but %s: telemetry stays off "
+                "(install the telemetry extra, or build the image with WITH_TELEMETRY=true)",
+                exc,
+            )
+        else:
+            return wrap(app)
     return app

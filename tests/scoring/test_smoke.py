@@ -114,3 +114,83 @@ def test_retries_while_a_real_service_starts(
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by itself (it is its own CA bundle)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.slow
+def test_https_with_a_bearer_key(
+    model_dir: Path, rows: list[list[float]], predictions: Any, tmp_path: Path
+) -> None:
+    import threading
+
+    import uvicorn
+
+    from scoring.app import create_app
+    from scoring.settings import Settings
+
+    cert_file, key_file = self_signed_cert(tmp_path)
+    port = free_port()
+    app = create_app(Settings(model_dir=model_dir, api_key="tls-key"))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=str(cert_file),
+        ssl_keyfile=str(key_file),
+        log_config=None,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{port}/score"
+    try:
+        result = smoke_test(
+            url, rows, predictions(model_dir, rows), api_key="tls-key", verify=str(cert_file), timeout_s=60
+        )
+        assert result.rows == len(rows)
+        with pytest.raises(SmokeTestError, match="HTTP 401"):
+            smoke_test(url, rows, predictions(model_dir, rows), api_key="wrong", verify=str(cert_file))
+        # A certificate the client does not trust fails at once, without retrying for 30 s.
+        with pytest.raises(SmokeTestError, match="CERTIFICATE_VERIFY_FAILED") as error:
+            smoke_test(url, rows, predictions(model_dir, rows), api_key="tls-key", timeout_s=600)
+        assert not isinstance(error.value, SmokeTestUnavailable)
+    finally:
+        server.should_exit = True
+        thread.join(30)

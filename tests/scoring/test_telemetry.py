@@ -45,3 +45,17 @@ def test_telemetry_switches_on_with_a_connection_string(model_dir: Path, mocker:
         response = client.post("/score", json={"data": [[0.0] * 10]})
         assert response.status_code == 200
         assert "x-request-id" in response.headers
+
+
+def test_a_connection_string_without_the_telemetry_extra_still_serves(
+    model_dir: Path, mocker: Any, caplog: Any
+) -> None:
+    mocker.patch.object(
+        telemetry, "enable_azure_monitor", side_effect=ImportError("No module named 'azure.monitor'")
+    )
+    conn = "InstrumentationKey=secret-ikey"
+    app = create_app(Settings(model_dir=model_dir, appinsights_connection_string=conn))
+    with TestClient(app) as client:
+        assert client.post("/score", json={"data": [[0.0] * 10]}).status_code == 200
+    assert "telemetry stays off" in caplog.text
+    assert "secret-ikey" not in caplog.text
