@@ -290,8 +290,12 @@ class NullReporter:
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
+    """One line for the report: the first ``error:`` line (Pulumi CLI), else the first line."""
+    # A Pulumi CommandError's text is the repr of its CommandResult: newlines come escaped.
+    text = str(error).replace("\\n", "\n")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line[line.index("error:") :] for line in lines if "error:" in line]
+    first = (errors or lines or [""])[0].split("', code=")[0]
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 

@@ -252,3 +252,14 @@ def test_the_outputs_read_are_exports_of_the_infra_program() -> None:
     # logAnalyticsWorkspaceName is the name the teardown contract used; the program exports the id.
     assert read - exported == {"logAnalyticsWorkspaceName"}
     assert {"shortLived", "expiresAt"} <= exported
+
+
+def test_a_pulumi_cli_failure_is_reported_by_its_error_line(ops: Any) -> None:
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import CommandError
+
+    stderr = "warning: something\nerror: update failed: resource group is locked\n"
+    ops.destroy_stack.side_effect = CommandError(CommandResult("progress...", stderr, 255))
+    [result] = executor(ops).run([candidate("dev-pr-1")])
+    assert result.failed_step is not None
+    assert result.failed_step.detail == "CommandError: error: update failed: resource group is locked"
