@@ -17,11 +17,15 @@ def done(stdout: str = "", stderr: str = "", code: int = 0) -> subprocess.Comple
     return subprocess.CompletedProcess(["pulumi"], code, stdout, stderr)
 
 
-def test_reads_the_pulumi_cli_json_with_secrets_kept_secret(mocker: Any, dev_outputs: dict[str, Any], monkeypatch):
+def test_reads_the_pulumi_cli_json_with_secrets_kept_secret(
+    mocker: Any, dev_outputs: dict[str, Any], monkeypatch
+):
     monkeypatch.delenv(outputs_reader.OUTPUTS_DIR_ENV, raising=False)
     runner = mocker.Mock(return_value=done(json.dumps(dev_outputs | {"someNewOutput": 1})))
     outputs = read_outputs("dev", runner=runner)
-    runner.assert_called_once_with(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", "dev"])
+    runner.assert_called_once_with(
+        ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", "dev"]
+    )
     assert outputs.compute_cluster_name == "cpu-cluster"
     assert outputs.workspace_name == "mlw-mlops-dev-abc123"
     assert "secret-ikey" not in repr(outputs)

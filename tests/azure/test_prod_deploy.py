@@ -97,7 +97,9 @@ def test_endpoint_entity_validates_with_the_sdk_schema():
     from azure.ai.ml import load_online_endpoint
     from azure.ai.ml.entities import KubernetesOnlineEndpoint
 
-    endpoint = prod_deploy.build_endpoint("diabetes-prod-abc123", "k8s-prod", {"model-v4": 10, "model-v3": 90})
+    endpoint = prod_deploy.build_endpoint(
+        "diabetes-prod-abc123", "k8s-prod", {"model-v4": 10, "model-v3": 90}
+    )
     reloaded = load_online_endpoint(source=_yaml(endpoint))
     assert isinstance(reloaded, KubernetesOnlineEndpoint)
     assert reloaded.compute == "k8s-prod"
@@ -230,7 +232,7 @@ def test_failed_green_smoke_test_rolls_back_before_any_traffic(live_v3, mocker):
     smoke = mocker.Mock(side_effect=SmokeTestError("prediction mismatch"))
     live_v3.attach_mock(smoke, "smoke")
     live_v3.deployment_logs.return_value = "model load failed"
-    with pytest.raises(DeployFailed, match="rolled back .*traffic on model-v3.*prediction mismatch"):
+    with pytest.raises(DeployFailed, match=r"rolled back .*traffic on model-v3.*prediction mismatch"):
         deploy(live_v3, smoke)
     assert timeline(live_v3, smoke) == [("create", "model-v4"), ("smoke", "model-v4"), ("delete", "model-v4")]
     live_v3.deployment_logs.assert_called_once_with("ep", "model-v4", 50)
@@ -273,7 +275,10 @@ def test_first_deploy_creates_the_endpoint_first(ops, mocker):
     first = ops.mock_calls[1]
     assert first[0] == "create_or_update_endpoint"
     assert first.args[0].traffic == {} and first.args[0].compute == "k8s-prod"
-    assert [c.args[0].traffic for c in ops.create_or_update_endpoint.call_args_list] == [{}, {"model-v4": 100}]
+    assert [c.args[0].traffic for c in ops.create_or_update_endpoint.call_args_list] == [
+        {},
+        {"model-v4": 100},
+    ]
     ops.list_deployments.assert_not_called()
     ops.delete_deployment.assert_not_called()
 

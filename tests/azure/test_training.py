@@ -20,7 +20,10 @@ DATA = ROOT / "data" / "diabetes.csv"
 PARAMS = ROOT / "config" / "train.yaml"
 
 
-def request(champion: ModelRef | None = ModelRef("diabetes-regressor", "3"), **overrides: Any):
+CHAMPION = ModelRef("diabetes-regressor", "3")
+
+
+def request(champion: ModelRef | None = CHAMPION, **overrides: Any):
     return training.TrainRequest(
         compute="cpu-cluster",
         data_file=DATA,
@@ -80,13 +83,15 @@ def test_inputs_data_asset_champion_and_overrides(job):
 
 
 def test_no_champion_leaves_the_optional_input_unset():
-    job = training.build_pipeline_job(request(champion=None), environment_id="azureml:e:1", data_id="azureml:d:1")
+    job = training.build_pipeline_job(
+        request(champion=None), environment_id="azureml:e:1", data_id="azureml:d:1"
+    )
     assert "champion" not in job._to_dict()["jobs"]["evaluate"]["inputs"]
     assert job._validate().passed
 
 
 def test_unknown_override_is_refused():
-    with pytest.raises(AzurePathError, match="unknown override 'train.depth'"):
+    with pytest.raises(AzurePathError, match=r"unknown override 'train\.depth'"):
         training.build_pipeline_job(request(**{"train.depth": 3}), environment_id="e", data_id="d")
 
 
@@ -136,7 +141,9 @@ def child(step: str, status: str = "Completed") -> SimpleNamespace:
 def prepare(ops: Any, final: str, children: list[SimpleNamespace], registered: dict[str, Any] | None) -> None:
     ops.get_environment.return_value = None
     ops.get_data.return_value = None
-    ops.submit_job.return_value = SimpleNamespace(name="job-1", status="Queued", studio_url="https://ml/job-1")
+    ops.submit_job.return_value = SimpleNamespace(
+        name="job-1", status="Queued", studio_url="https://ml/job-1"
+    )
     ops.get_job.side_effect = [
         SimpleNamespace(name="job-1", status="Running", studio_url="https://ml/job-1"),
         SimpleNamespace(name="job-1", status=final, studio_url="https://ml/job-1"),
