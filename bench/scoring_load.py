@@ -161,7 +161,7 @@ def servers(model_dir: Path, az_python: Path) -> dict[str, Server]:
         **base,
         "AZUREML_MODEL_DIR": str(model_dir),
         "SCORING_MODEL_VERSION": "1",
-        "SCORING_LOG_LEVEL": "WARNING",
+        # Production defaults: INFO, one JSON request record per request (into results/*.log).
         "PYTHONPATH": str(ROOT),
     }
     gunicorn = str(Path(PY).parent / "gunicorn")
