@@ -128,6 +128,10 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
         outputs["scoringUri"] = aci.scoring_uri
         outputs["scoringIdentityId"] = aci.identity_id
         outputs["scoringIdentityClientId"] = aci.identity_client_id
+        # What the container serves: carried into the settings before the next `pulumi up`
+        # (`mlops infra carry-serving`), so an infrastructure change keeps the deployed image.
+        outputs["scoringImage"] = aci.image
+        outputs["scoringModelVersion"] = aci.model_version
 
     if settings.aks_enabled:
         assert core.registry_id is not None

@@ -1,4 +1,5 @@
-"""``mlops infra``: the offline plan of the Pulumi stacks (no cloud credentials needed).
+"""``mlops infra``: the offline plan of the Pulumi stacks (no cloud credentials needed), and
+``carry-serving``, the step CI runs before ``pulumi up``/``preview`` of qa (``pipelines.infra_serving``).
 
 This is the one place ``pipelines`` imports ``infra``: the plan runs the program itself under
 mocks. The imports are lazy so ``mlops --help`` stays fast.
@@ -12,7 +13,7 @@ import typer
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Offline view of the Pulumi stacks: the resources each would contain, from a mock run.",
+    help="Offline view of the Pulumi stacks (a mock run); carry-serving before a real `pulumi up`.",
 )
 
 StackOption = Annotated[
@@ -88,3 +89,30 @@ def diff(
     assert isinstance(before, OfflineRun) and isinstance(after, OfflineRun)
     for line in diff_lines(before, after):
         typer.echo(line)
+
+
+@app.command("carry-serving")
+def carry_serving(
+    env: Annotated[
+        str,
+        typer.Option("--env", help="The environment whose stack to update (MLOPS_STACK_<ENV> or its name)."),
+    ] = "qa",
+) -> None:
+    """Set scoringImage/modelVersion in the stack's settings to what the stack runs now.
+
+    Run before `pulumi up`/`preview`, so an infrastructure change keeps the deployed image.
+    Does nothing (and says so) when the stack has no such outputs yet or the settings are given
+    explicitly (not the placeholder). Exit 1 when the outputs or the settings cannot be read.
+    """
+    from pulumi.automation import errors as auto_errors
+
+    from pipelines.azure.errors import AzurePathError
+    from pipelines.infra_serving import carry_env
+
+    try:
+        result = carry_env(env)
+    except (AzurePathError, auto_errors.CommandError) as error:
+        detail = str(error).strip().splitlines()
+        typer.echo(f"error: {detail[-1] if detail else type(error).__name__}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(result.message)

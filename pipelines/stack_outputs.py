@@ -66,6 +66,11 @@ class StackOutputs(BaseModel):
     scoring_uri: str | None = None
     scoring_identity_id: str | None = None
     scoring_identity_client_id: str | None = None
+    # what the container group runs, in the form of the settings azure-mlops:scoringImage
+    # (repository@sha256:... or repository:tag, inside the stack's registry) and
+    # azure-mlops:modelVersion; read by `mlops infra carry-serving` before every `pulumi up`
+    scoring_image: str | None = None
+    scoring_model_version: str | None = None
 
     # prod scoring target (AKS attached as Kubernetes compute)
     aks_cluster_name: str | None = None

@@ -51,6 +51,8 @@ class ContainerInstanceServing(pulumi.ComponentResource):
     scoring_uri: pulumi.Output[str]
     identity_id: pulumi.Output[str]
     identity_client_id: pulumi.Output[str]
+    image: pulumi.Output[str]
+    model_version: pulumi.Output[str]
 
     def __init__(
         self,
@@ -151,11 +153,18 @@ class ContainerInstanceServing(pulumi.ComponentResource):
         self.scoring_uri = self.fqdn.apply(lambda f: f"http://{f}:{SCORING_PORT}{SCORE_PATH}")
         self.identity_id = identity.id
         self.identity_client_id = identity.client_id
+        # What the group runs, in the form of the stack settings scoringImage / modelVersion.
+        # Resolved from the group, so they are recorded only once the group was created or
+        # updated with them: `mlops infra carry-serving` sets them back on the next run.
+        self.image = group.name.apply(lambda _: args.image)
+        self.model_version = group.name.apply(lambda _: args.model_version)
         self.register_outputs(
             {
                 "containerGroupName": self.container_group_name,
                 "fqdn": self.fqdn,
                 "scoringUri": self.scoring_uri,
                 "identityId": self.identity_id,
+                "image": self.image,
+                "modelVersion": self.model_version,
             }
         )

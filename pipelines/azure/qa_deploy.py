@@ -6,7 +6,10 @@ stack settings the program reads and runs ``up`` with the policy pack (Automatio
 
 1. ``azure-mlops:scoringImage`` = ``diabetes-scoring@sha256:...`` (the digest: what was tested
    is what runs) and ``azure-mlops:modelVersion`` = the version;
-2. ``up`` (output streamed), then the stack's ``scoringUri`` output;
+2. ``up`` (output streamed), then the stack's ``scoringUri`` output, and its ``scoringImage`` and
+   ``scoringModelVersion`` outputs checked to name the new image and version: they are what
+   ``mlops infra carry-serving`` carries into the settings before the next ``pulumi up`` of qa
+   (CI checkouts are thrown away, so the settings set here do not outlive the job);
 3. wait until ``/health/ready`` reports the new version, then the smoke test.
 
 The API key (stack secret ``azure-mlops:scoringApiKey``) is read for the smoke test, never printed.
@@ -120,6 +123,13 @@ def deploy(
     outputs: StackOutputs = parse(str(stack.name), raw)
     if not outputs.scoring_uri:
         raise StackOutputsError(f"stack {stack.name} has no output 'scoringUri'")
+    recorded = (outputs.scoring_image, outputs.scoring_model_version)
+    if recorded != (image_setting, model.version):
+        raise StackOutputsError(
+            f"stack {stack.name} records scoringImage/scoringModelVersion "
+            f"{recorded[0]!r}/{recorded[1]!r} after the deploy, not {image_setting!r}/{model.version!r} "
+            "(the next `pulumi up` would not keep it)"
+        )
     return QaDeployResult(scoring_uri=outputs.scoring_uri, image=image_setting, api_key=api_key(stack))
 
 

@@ -174,8 +174,9 @@ def test_qa_deploy_sets_the_stack_settings_runs_up_and_reads_the_uri(mocker, qa_
 
     stack = mocker.Mock()
     stack.name = "qa"
+    deployed = {**qa_outputs, "scoringImage": f"diabetes-scoring@{DIGEST}", "scoringModelVersion": "4"}
     stack.up.return_value = SimpleNamespace(
-        outputs={k: SimpleNamespace(value=v, secret=False) for k, v in qa_outputs.items()}
+        outputs={k: SimpleNamespace(value=v, secret=False) for k, v in deployed.items()}
     )
     stack.get_config.return_value = ConfigValue(value="a-key-of-16-chars-or-more", secret=True)
     on_output = mocker.Mock()
@@ -203,6 +204,22 @@ def test_qa_stack_without_a_scoring_uri_is_one_line(mocker, dev_outputs):
     )
     with pytest.raises(AzurePathError, match=r"stack qa has no output 'scoringUri'"):
         qa_deploy.deploy(stack, image_setting="x@sha256:1", model=V4)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [{}, {"scoringImage": "diabetes-scoring:placeholder", "scoringModelVersion": "placeholder"}],
+    ids=["no-outputs", "placeholder"],
+)
+def test_qa_deploy_fails_when_the_stack_does_not_record_the_new_image(mocker, qa_outputs, recorded):
+    # carry-serving keeps what these outputs name: a deploy they do not record would not survive
+    stack = mocker.Mock()
+    stack.name = "qa"
+    stack.up.return_value = SimpleNamespace(
+        outputs={k: SimpleNamespace(value=v) for k, v in {**qa_outputs, **recorded}.items()}
+    )
+    with pytest.raises(AzurePathError, match=r"stack qa records scoringImage/scoringModelVersion"):
+        qa_deploy.deploy(stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4)
 
 
 def test_select_stack_uses_the_project_folder(mocker):

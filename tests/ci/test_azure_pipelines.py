@@ -25,7 +25,8 @@ PIPELINES = {path.stem: load(path) for path in AZURE_PIPELINES}
 TEMPLATES = {path.stem: load(path) for path in AZURE_TEMPLATES}
 MLOPS_LINE = re.compile(
     r"^mlops ("
-    r"train --env dev --summary-file \S+"
+    r"train --env dev --champion-from dev --summary-file \S+"
+    r"|infra carry-serving --env qa"
     r"|image build --env qa --model \"\$MODEL\""
     r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
     r"|deploy --env (qa|prod) --model \"\$MODEL\""
@@ -125,6 +126,15 @@ def test_the_deploy_chain_runs_in_order_with_one_lock_per_stack() -> None:
         assert ups == [f"pulumi up --stack {env} {policy} --yes --diff --non-interactive --color never"]
 
 
+def test_qa_is_updated_only_after_carrying_the_image_it_serves() -> None:
+    [job] = stage("main", "qa")["jobs"]
+    scripts_ = [step["script"] for step in azure_steps(job)]
+    carry = scripts_.index("mlops infra carry-serving --env qa")
+    up = next(i for i, script in enumerate(scripts_) if script.startswith("pulumi up --stack qa"))
+    assert carry < up
+    assert "condition" not in azure_steps(job)[carry]  # every run, model or not
+
+
 def test_prod_is_only_touched_under_the_prod_environment() -> None:
     for name, pipeline in PIPELINES.items():
         for current in pipeline["stages"]:
@@ -139,7 +149,11 @@ def test_model_steps_are_conditional_on_registration_and_prod_rolls_back() -> No
     for env in ("qa", "prod"):
         [job] = stage("main", env)["jobs"]
         for step in azure_steps(job):
-            if "mlops" in step["script"] and "rollback" not in step["script"]:
+            if (
+                "mlops" in step["script"]
+                and "rollback" not in step["script"]
+                and "carry-serving" not in step["script"]
+            ):
                 assert step["condition"] == "and(succeeded(), eq(variables.REGISTERED, 'true'))"
         variables = stage("main", env)["variables"]
         assert variables["REGISTERED"] == "$[ stageDependencies.dev.dev.outputs['dev.summary.registered'] ]"
@@ -152,7 +166,10 @@ def test_model_steps_are_conditional_on_registration_and_prod_rolls_back() -> No
 def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment() -> None:
     [job] = stage("pr", "preview")["jobs"]
     assert {v["STACK"] for v in job["strategy"]["matrix"].values()} == {"dev", "qa", "prod"}
-    [preview] = azure_steps(job)
+    carry, preview = azure_steps(job)
+    assert carry["script"] == "mlops infra carry-serving --env qa"
+    assert carry["condition"] == "and(succeeded(), eq(variables['STACK'], 'qa'))"
+    assert carry["serviceConnection"] == preview["serviceConnection"] == "azure-mlops-preview"
     assert preview["script"].startswith(
         'pulumi preview --stack "$STACK" --policy-pack policy $POLICY_CONFIG --diff'
     )

@@ -14,7 +14,8 @@ from tests.ci.workflow_lint import GITHUB_WORKFLOWS, ROOT, find_tool, load, run,
 WORKFLOWS = {path.stem: load(path) for path in GITHUB_WORKFLOWS}
 CONTRACT_COMMANDS = re.compile(
     r"^\.venv/bin/mlops ("
-    r"train --env dev --summary-file \S+"
+    r"train --env dev --champion-from dev --summary-file \S+"
+    r"|infra carry-serving --env qa"
     r"|image build --env qa --model \"\$MODEL\""
     r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
     r"|deploy --env (qa|prod) --model \"\$MODEL\""
@@ -184,7 +185,8 @@ def test_the_deploy_chain_runs_in_order() -> None:
     assert main["dev"]["outputs"]["registered"] == "${{ steps.summary.outputs.registered }}"
     order = [s.get("name") or s.get("uses") for s in steps(main["qa"])]
     qa_runs = [s["run"] for s in steps(main["qa"]) if "mlops" in s.get("run", "")]
-    assert [r.split()[1] for r in qa_runs] == ["image", "promote", "deploy", "smoke-test"]
+    assert [r.split()[1] for r in qa_runs] == ["infra", "image", "promote", "deploy", "smoke-test"]
+    assert order.index("Keep the image qa serves") < order.index("pulumi/actions@v7")
     assert order.index("pulumi/actions@v7") < order.index("Build and push the scoring image")
     prod_runs = [s["run"] for s in steps(main["prod"]) if "mlops" in s.get("run", "")]
     assert [r.split()[1] for r in prod_runs] == ["promote", "deploy", "smoke-test", "rollback"]
@@ -194,7 +196,7 @@ def test_model_steps_run_only_when_a_model_was_registered() -> None:
     for stage in ("qa", "prod"):
         for step in steps(jobs("main")[stage]):
             run_ = step.get("run", "")
-            if "mlops" in run_ and "rollback" not in run_:
+            if "mlops" in run_ and "rollback" not in run_ and "carry-serving" not in run_:
                 assert step["if"] == "env.REGISTERED == 'true'", run_
     rollback = steps(jobs("main")["prod"])[-1]
     assert rollback["if"].startswith("failure() && steps.deploy.outcome == 'success'")
@@ -203,13 +205,37 @@ def test_model_steps_run_only_when_a_model_was_registered() -> None:
 def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment() -> None:
     preview = jobs("pr")["preview"]
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "qa", "prod"]
-    [step] = uses(preview, "pulumi/actions")
+    [step] = [s for s in uses(preview, "pulumi/actions") if "command" in s["with"]]
     assert step["with"]["command"] == "preview"
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
     assert step["with"]["policyPacks"] == "policy"
     assert step["with"]["comment-on-pr"] is True
     assert environment(preview) is None  # no approval gate on a preview
     assert jobs("pr")["checks"]["steps"][-1]["run"] == "make test"
+
+
+def test_qa_is_never_updated_or_previewed_without_carrying_the_image_it_serves() -> None:
+    """The committed Pulumi.qa.yaml names the placeholder: every up/preview of qa carries first."""
+    carry = ".venv/bin/mlops infra carry-serving --env qa"
+    seen = 0
+    for workflow, name, job in all_jobs():
+        job_steps = steps(job)
+        for index, step in enumerate(job_steps):
+            inputs = step.get("with", {})
+            if inputs.get("command") not in {"up", "preview"}:
+                continue
+            if inputs["stack-name"] not in {"qa", "${{ matrix.stack }}"}:
+                continue
+            seen += 1
+            before = job_steps[:index]
+            [carrying] = [s for s in before if s.get("run") == carry]
+            login = [s for s in before if "pulumi login" in s.get("run", "")]
+            cli = [s for s in uses({"steps": before}, "pulumi/actions") if "command" not in s["with"]]
+            assert cli and login and before.index(cli[0]) < before.index(login[0]) < before.index(carrying)
+            expected_if = None if inputs["stack-name"] == "qa" else "matrix.stack == 'qa'"
+            for helper in (cli[0], login[0], carrying):  # unconditional, or exactly for qa
+                assert helper.get("if") == expected_if, (workflow, name)
+    assert seen == 2  # main/qa up, pr/preview
 
 
 def test_every_pulumi_up_runs_the_policy_pack_with_dev_relaxations_only_for_dev() -> None:

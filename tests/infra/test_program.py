@@ -61,6 +61,8 @@ OPTIONAL_OUTPUTS = {
         "scoringUri",
         "scoringIdentityId",
         "scoringIdentityClientId",
+        "scoringImage",
+        "scoringModelVersion",
     },
     "prod": {"registryName", "registryLoginServer", "aksClusterName", "kubernetesComputeName"},
 }
@@ -150,6 +152,13 @@ def test_outputs_match_the_pipelines_contract(runs: dict[str, OfflineRun], stack
     assert outputs["appInsightsConnectionString"].secret
     assert "InstrumentationKey=" not in repr(model)
     assert [k for k, v in outputs.items() if v.secret] == ["appInsightsConnectionString"]
+    if stack == "qa":  # what the container serves, in the form of the settings that set it
+        assert (model.scoring_image, model.scoring_model_version) == (
+            "diabetes-scoring:placeholder",
+            "placeholder",
+        )
+    else:
+        assert model.scoring_image is None and model.scoring_model_version is None
 
 
 def test_every_contract_field_is_exported_somewhere(runs: dict[str, OfflineRun]) -> None:
@@ -251,6 +260,9 @@ def test_container_instance_with_api_key_and_image() -> None:
     assert set(env["SCORING_API_KEY"]) == {"name", "secureValue"}
     assert env["SCORING_MODEL_VERSION"]["value"] == "7"
     assert group.plain_inputs["containers"][0]["image"].endswith("/diabetes-scoring:1.4.0")
+    assert run.outputs["scoringImage"].value == "diabetes-scoring:1.4.0"
+    assert run.outputs["scoringModelVersion"].value == "7"
+    assert not run.outputs["scoringImage"].secret and not run.outputs["scoringModelVersion"].secret
     assert "offline-placeholder-secret-value" not in repr(group.redacted_inputs)
 
 
