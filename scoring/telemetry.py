@@ -13,10 +13,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +101,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name in _INCOMING_ID_HEADERS and _VALID_REQUEST_ID.fullmatch(value):
             return str(value, "ascii")
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as uuid4().hex, a few microseconds cheaper
 
 
 class RequestContextMiddleware:
