@@ -7,10 +7,13 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compile bytecode at install time: where PYTHONDONTWRITEBYTECODE is set, imports would otherwise
+# recompile scikit-learn, pandas and MLflow from source on every start (12 s instead of 4 s here).
+export UV_COMPILE_BYTECODE := 1
 ENV ?= local
 ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench install-local install-dev clean
+.PHONY: run test lint typecheck pytest bench bench-scoring bench-infra install-local install-dev clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -41,6 +44,13 @@ pytest:
 
 bench: install-dev
 	$(BIN)/python bench/lifecycle.py
+
+## Scoring load test against azureml-inference-server-http and mlflow models serve (~6 min; installs wrk).
+bench-scoring: install-dev
+	$(BIN)/python bench/scoring_load.py
+
+bench-infra: install-dev
+	$(BIN)/python bench/infra_mocks.py
 
 clean:
 	-$(BIN)/mlops endpoint stop --env local
