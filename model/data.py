@@ -1,27 +1,20 @@
 """The training data: scikit-learn's bundled diabetes set as a CSV with a content hash, and a loader."""
 
 import argparse
-import hashlib
 from pathlib import Path
 
 import pandas as pd
 
+from model.hashing import file_sha256
 from model.schema import COLUMNS
+
+__all__ = ["BUNDLED_CSV", "DataError", "file_sha256", "load_csv", "write_bundled_csv"]
 
 BUNDLED_CSV = Path(__file__).resolve().parent.parent / "data" / "diabetes.csv"
 
 
 class DataError(ValueError):
     """The data file cannot be read as training data."""
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a file, as ``sha256:<hex>``."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def bundled_frame() -> pd.DataFrame:

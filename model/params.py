@@ -66,6 +66,25 @@ def load_params(path: Path = DEFAULT_PARAMS, overrides: dict[str, Any] | None = 
     return apply_overrides(params, overrides or {})
 
 
+def option_overrides(
+    *,
+    alpha: float | None = None,
+    test_size: float | None = None,
+    seed: int | None = None,
+    min_improvement: float | None = None,
+    latency_budget_ms: float | None = None,
+) -> dict[str, Any]:
+    """The command line's hyperparameter and gate options as dotted-key overrides (unset ones left out)."""
+    overrides = {
+        "train.alpha": alpha,
+        "train.test_size": test_size,
+        "train.seed": seed,
+        "gate.min_improvement": min_improvement,
+        "gate.latency_budget_ms": latency_budget_ms,
+    }
+    return {key: value for key, value in overrides.items() if value is not None}
+
+
 def apply_overrides(params: Params, overrides: dict[str, Any]) -> Params:
     """Return ``params`` with dotted-key overrides (``None`` values are ignored), re-validated."""
     data = params.model_dump()

@@ -130,7 +130,7 @@ def train(
     Exit 0 when a version was registered and when the challenger was not better; 1 when a step failed.
     """
     from model.lineage import git_commit
-    from model.params import DEFAULT_PARAMS, ParamsError, load_params
+    from model.params import DEFAULT_PARAMS, ParamsError, load_params, option_overrides
 
     if env == "local":
         from pipelines.cli import console as cli_console
@@ -145,14 +145,13 @@ def train(
         return
     if env != "dev":
         _fail(f"training runs in dev (or local), not {env}: models reach qa and prod by promotion", 2)
-    overrides = {
-        "train.alpha": alpha,
-        "train.test_size": test_size,
-        "train.seed": seed,
-        "gate.min_improvement": min_improvement,
-        "gate.latency_budget_ms": latency_budget_ms,
-    }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides = option_overrides(
+        alpha=alpha,
+        test_size=test_size,
+        seed=seed,
+        min_improvement=min_improvement,
+        latency_budget_ms=latency_budget_ms,
+    )
     params_file = params or DEFAULT_PARAMS
     try:
         settings = load_params(params_file, overrides)

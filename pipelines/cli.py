@@ -87,7 +87,7 @@ def run(
     """Run the whole lifecycle on this machine: data check, train, evaluate, register, deploy, smoke test."""
     import os
 
-    from model.params import DEFAULT_PARAMS, ParamsError
+    from model.params import DEFAULT_PARAMS, ParamsError, option_overrides
     from pipelines.local_lifecycle import RunOptions, run_local, validate_options
     from pipelines.local_runner import StepFailed
 
@@ -97,17 +97,17 @@ def run(
             f"for {env.value} use `mlops train --env {env.value}` and `mlops deploy --env {env.value}`",
             2,
         )
-    overrides = {
-        "train.alpha": alpha,
-        "train.test_size": test_size,
-        "train.seed": seed,
-        "gate.min_improvement": min_improvement,
-        "gate.latency_budget_ms": latency_budget_ms,
-    }
+    overrides = option_overrides(
+        alpha=alpha,
+        test_size=test_size,
+        seed=seed,
+        min_improvement=min_improvement,
+        latency_budget_ms=latency_budget_ms,
+    )
     options = RunOptions(
         data=data,
         params_file=params or DEFAULT_PARAMS,
-        overrides={k: v for k, v in overrides.items() if v is not None},
+        overrides=overrides,
         deploy=deploy,
         warm=os.environ.get("MLOPS_COLD_STEPS", "") not in ("1", "true"),
     )

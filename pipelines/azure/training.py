@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from model.hashing import file_sha256
 from model.outputs import RESULT_FILE
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
@@ -53,15 +54,6 @@ OVERRIDE_INPUTS: Mapping[str, tuple[str, str]] = {
     "gate.min_improvement": ("evaluate", "min_improvement"),
     "gate.latency_budget_ms": ("evaluate", "latency_budget_ms"),
 }
-
-
-def file_sha256(path: Path) -> str:
-    """``sha256:<hex>`` of a file (the same form as the model's lineage ``data_hash``)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def data_asset(path: Path, name: str = DATA_ASSET) -> Any:
