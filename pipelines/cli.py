@@ -132,6 +132,8 @@ def run(
     console.print(_summary_table(summary))
     if summary_file:
         summary_file.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    if summary.problem:
+        fail(summary.problem)
 
 
 def _local_registry() -> Any:

@@ -13,9 +13,10 @@ from rich.console import Console
 from model.lineage import git_commit
 from model.outputs import REPORT_FILE, RESULT_FILE
 from model.params import DEFAULT_PARAMS, Params, load_params
-from pipelines import local_deploy, processes
+from pipelines import local_deploy, local_endpoint, processes
 from pipelines.local_runner import run_pipeline, step_env
 from pipelines.registry import LocalRegistry
+from pipelines.smoke import SmokeTestError
 from pipelines.state import StatePaths
 
 
@@ -47,6 +48,7 @@ class RunSummary:
     endpoint_url: str | None = None
     serving_version: str | None = None
     smoke_test: str | None = None
+    problem: str | None = None  # deploy or smoke test failed: the run exits non-zero
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -169,18 +171,28 @@ def serve(registry: LocalRegistry, summary: RunSummary, console: Console) -> Non
     else:
         target = None
     if target is not None:
-        with console.status(f"deploying {name} v{target} to a local endpoint") as status:
-            record = local_deploy.deploy(registry, name, target, progress=status.update)
+        try:
+            with console.status(f"deploying {name} v{target} to a local endpoint") as status:
+                record = local_deploy.deploy(registry, name, target, progress=status.update)
+        except local_endpoint.DeployError as error:
+            console.print(f"[red]✗[/red] deploy v{target} failed after {time.perf_counter() - started:.1f}s")
+            summary.problem = f"deploy of v{target} failed: {error}"
+            return
         console.print(f"[green]✓[/green] deploy v{target} {time.perf_counter() - started:.1f}s  {record.url}")
         summary.seconds["deploy"] = time.perf_counter() - started
     if record is None:
         console.print("no endpoint: nothing is registered as production yet")
         return
     started = time.perf_counter()
-    result = local_deploy.smoke(record)
-    summary.seconds["smoke test"] = time.perf_counter() - started
     summary.endpoint_url = record.url
     summary.serving_version = record.model_version
+    try:
+        result = local_deploy.smoke(record)
+    except SmokeTestError as error:
+        summary.smoke_test = "failed"
+        summary.problem = f"smoke test of v{record.model_version} at {record.score_url} failed: {error}"
+        return
+    summary.seconds["smoke test"] = time.perf_counter() - started
     summary.smoke_test = (
         f"passed: {result.rows} rows match offline predictions (max error {result.max_abs_error:.2g})"
     )

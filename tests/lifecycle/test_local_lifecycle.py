@@ -83,3 +83,15 @@ def test_two_runs_at_once_keep_every_version(mlops):
     assert mlops.versions() == ["1", "2"], outputs
     registered = sorted(line for out, _ in outputs for line in out.splitlines() if "registered v" in line)
     assert len(registered) == 2
+
+
+def test_a_failed_deploy_keeps_the_registration_says_why_and_exits_non_zero(mlops):
+    mlops.env["SCORING_MAX_ROWS"] = "0"  # the scoring service refuses to start with this setting
+    result = mlops("run", "--env", "local", "--latency-budget-ms", "1000")
+    assert result.code == 1
+    assert result.summary["registered"] and result.summary["version"] == "1"
+    assert result.summary["endpoint_url"] is None
+    message = " ".join(result.err.split())
+    assert "deploy of v1 failed" in message
+    assert "SCORING_MAX_ROWS must be at least 1" in message
+    assert mlops.versions() == ["1"]
