@@ -17,6 +17,7 @@ from pipelines import local_deploy, local_endpoint, processes
 from pipelines.local_runner import run_pipeline, step_env
 from pipelines.registry import LocalRegistry
 from pipelines.smoke import SmokeTestError
+from pipelines.specs import override_inputs
 from pipelines.state import StatePaths
 
 
@@ -102,18 +103,9 @@ def run_local(options: RunOptions, console: Console) -> RunSummary:
         f"champion: {params.model_name} v{champion['version']}" if champion else "champion: none yet"
     )
 
-    job_inputs = {
-        "train": {
-            "alpha": options.overrides.get("train.alpha"),
-            "test_size": options.overrides.get("train.test_size"),
-            "seed": options.overrides.get("train.seed"),
-        },
-        "evaluate": {
-            "champion": champion["path"] if champion else None,
-            "min_improvement": options.overrides.get("gate.min_improvement"),
-            "latency_budget_ms": options.overrides.get("gate.latency_budget_ms"),
-        },
-    }
+    job_inputs = override_inputs(options.overrides)
+    if champion:
+        job_inputs.setdefault("evaluate", {})["champion"] = champion["path"]
     pipeline_inputs = {
         "data": str(options.data.resolve()) if options.data else None,
         "params": str(options.params_file.resolve()),

@@ -22,6 +22,17 @@ _OPTIONAL_GROUP = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\$\{\{(inputs|outputs)\.(\w+)\}\}")
 
 
+# Command-line override (model.params dotted key) -> (pipeline job, component input): one map
+# for the local runner and the Azure ML pipeline job.
+OVERRIDE_INPUTS: dict[str, tuple[str, str]] = {
+    "train.alpha": ("train", "alpha"),
+    "train.test_size": ("train", "test_size"),
+    "train.seed": ("train", "seed"),
+    "gate.min_improvement": ("evaluate", "min_improvement"),
+    "gate.latency_budget_ms": ("evaluate", "latency_budget_ms"),
+}
+
+
 class SpecError(ValueError):
     """A spec is malformed or a binding is missing."""
 
@@ -93,6 +104,19 @@ def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]
         else:
             inputs[key] = value
     return inputs, [jobs[name] for name in order]
+
+
+def override_inputs(overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per-job input values for the overrides that are set (``{"train": {"alpha": 0.5}}``)."""
+    jobs: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in OVERRIDE_INPUTS:
+            raise SpecError(f"unknown override {key!r} (known: {', '.join(sorted(OVERRIDE_INPUTS))})")
+        job, name = OVERRIDE_INPUTS[key]
+        jobs.setdefault(job, {})[name] = value
+    return jobs
 
 
 def resolve_inputs(

@@ -36,7 +36,7 @@ from model.outputs import RESULT_FILE
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef
-from pipelines.specs import COMPONENTS_DIR, PIPELINE_SPEC
+from pipelines.specs import COMPONENTS_DIR, PIPELINE_SPEC, SpecError, override_inputs
 
 PROJECT_DIR = COMPONENTS_DIR.parent
 CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
@@ -45,15 +45,6 @@ ENVIRONMENT = "diabetes-train"
 EXPERIMENT = "diabetes-training"
 REGISTER_STEP = "register"
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
-
-# option name -> (pipeline step, component input)
-OVERRIDE_INPUTS: Mapping[str, tuple[str, str]] = {
-    "train.alpha": ("train", "alpha"),
-    "train.test_size": ("train", "test_size"),
-    "train.seed": ("train", "seed"),
-    "gate.min_improvement": ("evaluate", "min_improvement"),
-    "gate.latency_budget_ms": ("evaluate", "latency_budget_ms"),
-}
 
 
 def data_asset(path: Path, name: str = DATA_ASSET) -> Any:
@@ -127,13 +118,13 @@ def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: s
         node.environment_variables = {"MLOPS_GIT_COMMIT": request.git_commit}
     if request.champion is not None:
         job.jobs["evaluate"].inputs.champion = Input(type="custom_model", path=request.champion.azureml_id)
-    for key, value in request.overrides.items():
-        if value is None:
-            continue
-        if key not in OVERRIDE_INPUTS:
-            raise AzurePathError(f"unknown override {key!r} (known: {', '.join(sorted(OVERRIDE_INPUTS))})")
-        step, name = OVERRIDE_INPUTS[key]
-        setattr(job.jobs[step].inputs, name, value)
+    try:
+        per_job = override_inputs(dict(request.overrides))
+    except SpecError as error:
+        raise AzurePathError(str(error)) from None
+    for step, values in per_job.items():
+        for name, value in values.items():
+            setattr(job.jobs[step].inputs, name, value)
     job.tags = {
         "git_commit": request.git_commit,
         "champion": str(request.champion) if request.champion else "none",
