@@ -17,25 +17,14 @@ from tests.ci.workflow_lint import (
     GITHUB_WORKFLOWS,
     ROOT,
     load,
+    mlops_contract,
     run,
     walk,
 )
 
 PIPELINES = {path.stem: load(path) for path in AZURE_PIPELINES}
 TEMPLATES = {path.stem: load(path) for path in AZURE_TEMPLATES}
-MLOPS_LINE = re.compile(
-    r"^mlops ("
-    r"train --env dev --champion-from dev --summary-file \S+"
-    r"|infra carry-serving --env qa"
-    r"|image build --env qa --model \"\$MODEL\""
-    r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
-    r"|deploy --env (qa|prod) --model \"\$MODEL\""
-    r"|smoke-test --env (qa|prod)"
-    r"|rollback --env prod"
-    r"|stacks create-short-lived --name \"\$STACK\" --ttl \"\$TTL\""
-    r"|stacks teardown \"\$\{args\[@\]\}\""
-    r")$"
-)
+MLOPS_LINE = mlops_contract(r"", r"\"\$\{args\[@\]\}\"")
 
 
 def stage(pipeline: str, name: str) -> dict[str, Any]:

@@ -9,22 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.ci.workflow_lint import GITHUB_WORKFLOWS, ROOT, find_tool, load, run, walk
+from tests.ci.workflow_lint import GITHUB_WORKFLOWS, ROOT, find_tool, load, mlops_contract, run, walk
 
 WORKFLOWS = {path.stem: load(path) for path in GITHUB_WORKFLOWS}
-CONTRACT_COMMANDS = re.compile(
-    r"^\.venv/bin/mlops ("
-    r"train --env dev --champion-from dev --summary-file \S+"
-    r"|infra carry-serving --env qa"
-    r"|image build --env qa --model \"\$MODEL\""
-    r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
-    r"|deploy --env (qa|prod) --model \"\$MODEL\""
-    r"|smoke-test --env (qa|prod)"
-    r"|rollback --env prod"
-    r"|stacks create-short-lived --name \"\$STACK\" --ttl \"\$TTL\""
-    r"|stacks teardown .*"
-    r")$"
-)
+CONTRACT_COMMANDS = mlops_contract(r"\.venv/bin/", r".*")
 
 
 def jobs(workflow: str) -> dict[str, dict[str, Any]]:

@@ -18,15 +18,9 @@ from pytest_mock import MockerFixture
 from pipelines.teardown import Outcome, SetupError, StackTargets, TransientError
 from pipelines.teardown_azure import AzureCloudOps, PulumiStackOps
 from pipelines.teardown_plan import StackInfo
+from tests.ci.targets import FULL
 
-TARGETS = StackTargets(
-    subscription_id="sub-1",
-    resource_group="rg-dev-pr-1",
-    location="westeurope",
-    workspace="mlw-dev-pr-1",
-    key_vault="kv-dev-pr-1",
-    log_analytics="log-dev-pr-1",
-)
+TARGETS = FULL
 
 
 def http_error(status: int) -> HttpResponseError:

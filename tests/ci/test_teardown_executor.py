@@ -22,15 +22,7 @@ from pipelines.teardown import (
     targets_from_state,
 )
 from pipelines.teardown_plan import Candidate
-
-FULL = StackTargets(
-    subscription_id="sub-1",
-    resource_group="rg-dev-pr-1",
-    location="westeurope",
-    workspace="mlw-dev-pr-1",
-    key_vault="kv-dev-pr-1",
-    log_analytics="log-dev-pr-1",
-)
+from tests.ci.targets import FULL
 
 
 def candidate(name: str) -> Candidate:

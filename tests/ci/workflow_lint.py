@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,23 @@ ROOT = Path(__file__).resolve().parents[2]
 GITHUB_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 AZURE_PIPELINES = sorted((ROOT / ".azure-pipelines").glob("*.yml"))
 AZURE_TEMPLATES = sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))
+
+
+def mlops_contract(prefix: str, teardown_args: str) -> re.Pattern[str]:
+    """The `mlops` command lines the workflows may run: the CLI contract, one list for both CI systems."""
+    return re.compile(
+        rf"^{prefix}mlops ("
+        r"train --env dev --champion-from dev --summary-file \S+"
+        r"|infra carry-serving --env qa"
+        r"|image build --env qa --model \"\$MODEL\""
+        r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
+        r"|deploy --env (qa|prod) --model \"\$MODEL\""
+        r"|smoke-test --env (qa|prod)"
+        r"|rollback --env prod"
+        r"|stacks create-short-lived --name \"\$STACK\" --ttl \"\$TTL\""
+        rf"|stacks teardown {teardown_args}"
+        r")$"
+    )
 
 
 def load(path: Path) -> dict[str, Any]:
