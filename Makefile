@@ -53,5 +53,5 @@ bench-infra: install-dev
 	$(BIN)/python bench/infra_mocks.py
 
 clean:
-	-$(BIN)/mlops endpoint stop --env local
+	-$(BIN)/mlops endpoint stop
 	rm -rf .state

@@ -24,8 +24,10 @@ from tenacity import (
     wait_exponential,
 )
 
+from pipelines.errors import MlopsError
 
-class SmokeTestError(RuntimeError):
+
+class SmokeTestError(MlopsError):
     """The endpoint answered wrongly (4xx, malformed answer or a prediction mismatch)."""
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-COMPONENTS_DIR = Path(__file__).resolve().parent.parent / "components"
-PIPELINE_SPEC = COMPONENTS_DIR / "pipeline.yml"
+from pipelines.paths import PIPELINE_SPEC
 
 _PARENT_INPUT = re.compile(r"^\$\{\{parent\.inputs\.(\w+)\}\}$")
 _PARENT_JOB_OUTPUT = re.compile(r"^\$\{\{parent\.jobs\.(\w+)\.outputs\.(\w+)\}\}$")

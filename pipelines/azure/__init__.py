@@ -12,5 +12,5 @@ Module map (each small, one concern):
 * :mod:`prod_deploy`: blue/green on the Kubernetes online endpoint, rollback;
 * :mod:`endpoint_smoke`: the smoke test against Azure endpoints.
 
-Nothing here is imported by ``mlops --help``: :mod:`pipelines.azure_cli` imports lazily.
+Nothing here is imported by ``mlops --help``: :mod:`pipelines.cli.azure` imports lazily.
 """

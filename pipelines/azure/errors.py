@@ -1,9 +1,9 @@
 """Errors of the Azure path: each carries one line that names what is missing or wrong."""
 
+from pipelines.errors import MlopsError, UsageError
 
-class AzurePathError(RuntimeError):
+__all__ = ["AzurePathError", "UsageError"]
+
+
+class AzurePathError(MlopsError):
     """An expected failure of an Azure command (printed as one line, exit 1)."""
-
-
-class UsageError(AzurePathError):
-    """The command was asked for something that cannot work (exit 2)."""

@@ -25,13 +25,13 @@ import subprocess
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef, find_model_folder
+from pipelines.paths import REPO_ROOT
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO_ROOT
 BUILD_DIR = PROJECT_DIR / ".state" / "image-build"
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]

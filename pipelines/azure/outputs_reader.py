@@ -26,9 +26,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from pipelines.azure.errors import AzurePathError
+from pipelines.paths import REPO_ROOT
 from pipelines.stack_outputs import StackOutputs
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO_ROOT
 OUTPUTS_DIR_ENV = "MLOPS_STACK_OUTPUTS_DIR"
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,9 +27,10 @@ import httpx
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.outputs_reader import StackOutputsError, parse
 from pipelines.azure.refs import ModelRef
+from pipelines.paths import REPO_ROOT
 from pipelines.stack_outputs import StackOutputs
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO_ROOT
 POLICY_PACK = PROJECT_DIR / "policy"
 IMAGE_KEY = "azure-mlops:scoringImage"
 VERSION_KEY = "azure-mlops:modelVersion"

@@ -36,9 +36,10 @@ from model.outputs import RESULT_FILE
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef
-from pipelines.specs import COMPONENTS_DIR, PIPELINE_SPEC, SpecError, override_inputs
+from pipelines.paths import COMPONENTS_DIR, PIPELINE_SPEC, REPO_ROOT
+from pipelines.specs import SpecError, override_inputs
 
-PROJECT_DIR = COMPONENTS_DIR.parent
+PROJECT_DIR = REPO_ROOT
 CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
 DATA_ASSET = "diabetes-data"
 ENVIRONMENT = "diabetes-train"
@@ -262,3 +263,37 @@ def train(
     progress(f"job {submitted.name}: {status}")
     with tempfile.TemporaryDirectory(prefix="mlops-train-") as tmp:
         return read_outcome(ops, current, request.model_name, request.champion, Path(tmp))
+
+
+def train_in_dev(
+    *,
+    champion_from: str,
+    model_name: str,
+    data_file: Path,
+    params_file: Path,
+    overrides: dict[str, Any],
+    git_commit: str,
+    wait: bool,
+    timeout_s: float,
+    progress: Callable[[str], None],
+) -> TrainOutcome:
+    """``mlops train --env dev``: resolve the champion, then submit (and follow) the pipeline job."""
+    from pipelines.azure import workspaces
+    from pipelines.azure.champion import resolve_champion
+    from pipelines.azure.outputs_reader import require
+
+    outputs = workspaces.outputs("dev")
+    compute = require(outputs, "compute_cluster_name")
+    ops = workspaces.ops(outputs)
+    champion = resolve_champion(champion_from, model_name, ops)
+    progress(f"champion ({champion_from}): {champion or 'none'}")
+    request = TrainRequest(
+        compute=compute,
+        data_file=data_file.resolve(),
+        params_file=params_file.resolve(),
+        model_name=model_name,
+        champion=champion,
+        overrides=overrides,
+        git_commit=git_commit,
+    )
+    return train(ops, request, wait=wait, progress=progress, timeout_s=timeout_s)

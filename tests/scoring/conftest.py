@@ -1,27 +1,14 @@
-"""Fixtures for the scoring service's tests: model folders built here, per the artifact contract.
-
-``build_model_dir`` fits a small scikit-learn Pipeline on scikit-learn's diabetes data and
-writes ``estimator.joblib`` + ``metadata.json`` exactly as docs/architecture.md describes,
-so the tests need neither the training code nor MLflow.
-"""
+"""Fixtures of the scoring service's tests: the app with its lifespan running."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import joblib
-import numpy as np
 import pytest
-import sklearn
-from sklearn.datasets import load_diabetes
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 with warnings.catch_warnings():
     # Starlette >= 1.x prefers the httpx2 package for its test client; httpx still works.
@@ -30,84 +17,6 @@ with warnings.catch_warnings():
 
 from scoring.app import create_app
 from scoring.settings import Settings
-
-FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
-
-
-def diabetes() -> tuple[np.ndarray, np.ndarray]:
-    x, y = load_diabetes(return_X_y=True)
-    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-
-
-def build_model_dir(
-    path: Path,
-    *,
-    alpha: float = 1.0,
-    name: str = "diabetes-regressor",
-    sklearn_version: str | None = None,
-    n_sample: int = 3,
-) -> Path:
-    """Fit StandardScaler + Ridge(alpha) and write a model folder at ``path``."""
-    x, y = diabetes()
-    estimator = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=alpha))]).fit(x, y)
-    path.mkdir(parents=True, exist_ok=True)
-    joblib.dump(estimator, path / "estimator.joblib")
-    sample = x[:n_sample]
-    metadata: dict[str, Any] = {
-        "name": name,
-        "sklearn_version": sklearn_version or sklearn.__version__,
-        "features": FEATURES,
-        "target": "target",
-        "lineage": {
-            "git_commit": "0" * 40,
-            "data_hash": "sha256:test",
-            "run_id": f"run-alpha-{alpha}",
-            "trained_at": "2025-01-01T00:00:00+00:00",
-            "packages": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
-        },
-        "sample": {"data": sample.tolist(), "result": estimator.predict(sample).tolist()},
-    }
-    (path / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-    return path
-
-
-def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[float]:
-    estimator = joblib.load(model_dir / "estimator.joblib")
-    return [float(v) for v in estimator.predict(np.asarray(rows, dtype=np.float64))]
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_model_dir(tmp_path_factory.mktemp("model-a") / "diabetes", alpha=1.0)
-
-
-@pytest.fixture(scope="session")
-def model_dir_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A second model whose predictions differ from ``model_dir``'s."""
-    return build_model_dir(tmp_path_factory.mktemp("model-b") / "diabetes", alpha=50.0)
-
-
-@pytest.fixture(scope="session")
-def rows() -> list[list[float]]:
-    x, _ = diabetes()
-    return x[10:15].tolist()
-
-
-@pytest.fixture(scope="session")
-def build_model() -> Callable[..., Path]:
-    """``build_model(path, **options)``: write a model folder (see :func:`build_model_dir`)."""
-    return build_model_dir
-
-
-@pytest.fixture(scope="session")
-def predictions() -> Callable[[Path, list[list[float]]], list[float]]:
-    """``predictions(model_dir, rows)``: what the folder's estimator predicts offline."""
-    return expected_predictions
-
-
-@pytest.fixture(scope="session")
-def features() -> list[str]:
-    return list(FEATURES)
 
 
 @pytest.fixture

@@ -1,0 +1,177 @@
+"""How a model moves to qa and prod: promote, build the image, deploy, smoke-test, roll back.
+
+Each function is one ``mlops`` command's work on Azure, end to end, with progress through
+``progress`` and a one-line result for the command to print. The stacks and workspaces come from
+:mod:`~pipelines.azure.workspaces`; every Azure ML call goes through :class:`~pipelines.azure.ops.AzureMLOps`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from pipelines.azure import image, prod_deploy, promotion, qa_deploy, workspaces
+from pipelines.azure.endpoint_smoke import smoke_endpoint
+from pipelines.azure.errors import AzurePathError, UsageError
+from pipelines.azure.ops import AzureMLOps
+from pipelines.azure.outputs_reader import require, stack_name
+from pipelines.azure.refs import ModelRef
+from pipelines.stack_outputs import StackOutputs
+
+Progress = Callable[[str], None]
+
+PROMOTIONS = (("dev", "qa"), ("qa", "prod"), ("dev", "prod"))
+"""The allowed promotions: a model moves dev -> qa -> prod (or dev -> prod), never back."""
+UPSTREAM = {"qa": "dev", "prod": "qa"}
+"""Where an environment's models come from (the image build looks for the model there too)."""
+SERVING_ENVS = ("qa", "prod")
+
+
+def require_serving(env: str, verb: str) -> None:
+    """Refuse an environment without a scoring target (dev), naming the ones that have one."""
+    if env not in SERVING_ENVS:
+        raise UsageError(f"{env} has no scoring target: {verb} qa or prod")
+
+
+def promote(from_env: str, to_env: str, model: ModelRef, progress: Progress) -> str:
+    """Copy ``model`` into the next environment's workspace, with lineage tags (idempotent)."""
+    if (from_env, to_env) not in PROMOTIONS:
+        raise UsageError(f"promotion goes dev -> qa -> prod, not {from_env} -> {to_env}")
+    source = workspaces.ops(workspaces.outputs(from_env))
+    target = workspaces.ops(workspaces.outputs(to_env))
+    copied = promotion.promote(source, target, model, from_env=from_env, to_env=to_env, progress=progress)
+    return f"promoted {model} {from_env} -> {to_env}" if copied else f"{model} was already in {to_env}"
+
+
+def build_image(env: str, model: ModelRef, progress: Progress) -> image.ImageRef:
+    """Build and push the scoring image of ``model`` to the environment's registry."""
+    if env not in SERVING_ENVS:
+        raise UsageError(f"images are built for qa (prod imports qa's), not {env}")
+    outputs = workspaces.outputs(env)
+    found_in = [(env, workspaces.ops(outputs))]
+    if env in UPSTREAM:
+        found_in.append((UPSTREAM[env], workspaces.ops(workspaces.outputs(UPSTREAM[env]))))
+    return image.build_and_push(
+        image.run,
+        registry=require(outputs, "registry_name"),
+        login_server=require(outputs, "registry_login_server"),
+        model=model,
+        workspaces=found_in,
+        progress=progress,
+    )
+
+
+def _smoke_fn(rows: list[list[float]], expected: list[float]) -> Callable[[str, str, str | None], object]:
+    def smoke(url: str, key: str, deployment: str | None) -> object:
+        return smoke_endpoint(url, rows, expected, api_key=key, deployment=deployment)
+
+    return smoke
+
+
+def deploy(env: str, model: ModelRef, progress: Progress) -> str:
+    """``mlops deploy --env qa|prod``: serve ``model`` and smoke-test it; returns the result line."""
+    require_serving(env, "deploy to")
+    return _deploy_qa(model, progress) if env == "qa" else _deploy_prod(model, progress)
+
+
+def _deploy_qa(ref: ModelRef, progress: Progress) -> str:
+    outputs = workspaces.outputs("qa")
+    built = image.resolve(
+        image.run,
+        registry=require(outputs, "registry_name"),
+        login_server=require(outputs, "registry_login_server"),
+        model=ref,
+    )
+    rows, expected = workspaces.model_sample(workspaces.ops(outputs), ref)
+    stack = qa_deploy.select_stack(stack_name("qa"))
+    progress(f"pulumi up --stack {stack_name('qa')}: {qa_deploy.IMAGE_KEY}={built.in_registry}")
+    result = qa_deploy.deploy(
+        stack, image_setting=built.in_registry, model=ref, on_output=lambda s: progress(s.rstrip("\n"))
+    )
+    progress(f"waiting for {ref} at {result.scoring_uri}")
+    qa_deploy.wait_ready(result.scoring_uri, ref.version, progress=lambda _s: None)
+    passed = smoke_endpoint(result.scoring_uri, rows, expected, api_key=result.api_key)
+    return f"qa serves {ref} at {result.scoring_uri}; smoke test passed ({passed.rows} rows)"
+
+
+def _prod_context() -> tuple[StackOutputs, AzureMLOps, str, str]:
+    outputs = workspaces.outputs("prod")
+    compute = require(outputs, "kubernetes_compute_name")
+    return outputs, workspaces.ops(outputs), prod_deploy.endpoint_name(outputs), compute
+
+
+def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
+    outputs, ops, endpoint, compute = _prod_context()
+    qa = workspaces.outputs("qa")
+    pulled = image.import_image(
+        image.run,
+        registry=require(outputs, "registry_name"),
+        login_server=require(outputs, "registry_login_server"),
+        source_login_server=require(qa, "registry_login_server"),
+        model=ref,
+        progress=progress,
+    )
+    rows, expected = workspaces.model_sample(ops, ref)
+    result = prod_deploy.execute_deploy(
+        ops,
+        endpoint=endpoint,
+        compute=compute,
+        model=ref,
+        image=pulled.by_digest,
+        smoke=_smoke_fn(rows, expected),
+        app_insights_connection_string=outputs.app_insights_connection_string.get_secret_value() or None,
+        progress=progress,
+    )
+    removed = f"; removed {', '.join(result.removed)}" if result.removed else ""
+    return f"prod serves {ref} from {result.green} on {endpoint} (previous: {result.blue or 'none'}{removed})"
+
+
+def smoke(env: str) -> str:
+    """``mlops smoke-test --env qa|prod``: the served model's sample rows against the live endpoint."""
+    require_serving(env, "smoke-test")
+    return _smoke_qa() if env == "qa" else _smoke_prod()
+
+
+def _smoke_qa() -> str:
+    outputs = workspaces.outputs("qa")
+    uri = require(outputs, "scoring_uri")
+    serving = qa_deploy.serving_version(uri)
+    if serving is None:
+        raise AzurePathError(f"{uri} serves no registered model (not ready, or the placeholder image)")
+    rows, expected = workspaces.model_sample(workspaces.ops(outputs), serving)
+    key = os.environ.get("MLOPS_SCORING_API_KEY") or qa_deploy.api_key(
+        qa_deploy.select_stack(stack_name("qa"))
+    )
+    passed = smoke_endpoint(uri, rows, expected, api_key=key)
+    return f"smoke test passed: {passed.rows} rows from {uri} match {serving} ({passed.attempts} attempt(s))"
+
+
+def _smoke_prod() -> str:
+    _, ops, endpoint, _ = _prod_context()
+    live = prod_deploy.live_model(ops, endpoint)
+    if live is None or live[1] is None:
+        raise AzurePathError(f"endpoint {endpoint} has no live deployment with a model tag")
+    found = ops.get_endpoint(endpoint)
+    uri = str(found.scoring_uri) if found is not None else ""
+    rows, expected = workspaces.model_sample(ops, live[1])
+    passed = smoke_endpoint(uri, rows, expected, api_key=ops.endpoint_key(endpoint))
+    return f"smoke test passed: {passed.rows} rows from {uri} match {live[1]} ({live[0]})"
+
+
+def rollback(env: str, progress: Progress) -> str:
+    """Put all of prod's traffic back on the previous deployment (smoke-tested first)."""
+    if env != "prod":
+        raise UsageError(
+            f"rollback works on prod's blue/green endpoint; for {env} deploy the previous --model"
+        )
+    _, ops, endpoint, compute = _prod_context()
+    _, deployments, traffic = prod_deploy.read_state(ops, endpoint)
+    plan = prod_deploy.plan_rollback(endpoint, deployments, traffic)
+    ref = next(d.model for d in deployments if d.name == plan.previous)
+    if ref is None:
+        raise AzurePathError(f"deployment {plan.previous} has no model_name/model_version tags")
+    rows, expected = workspaces.model_sample(ops, ref)
+    done = prod_deploy.execute_rollback(
+        ops, endpoint=endpoint, compute=compute, smoke=_smoke_fn(rows, expected), progress=progress
+    )
+    return f"rolled back {done.endpoint}: {done.previous} 100 %, {done.live} 0 % (kept)"

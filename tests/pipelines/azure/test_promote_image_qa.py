@@ -1,0 +1,259 @@
+"""Promotion (model copy with lineage), the image runner's commands, the qa deploy through Pulumi."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from pipelines.azure import image, promotion, qa_deploy
+from pipelines.azure.errors import AzurePathError
+from pipelines.azure.refs import ModelRef
+from tests.pipelines.azure_fakes import calls
+
+V4 = ModelRef("diabetes-regressor", "4")
+DIGEST = "sha256:" + "b" * 64
+
+
+# -- promotion ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pair(mocker: Any, ops: Any) -> tuple[Any, Any]:
+    target = ops
+    source = mocker.create_autospec(promotion.AzureMLOps, instance=True)
+    source.workspace = "mlw-dev"
+    source.get_model.return_value = SimpleNamespace(tags={"git_commit": "abc", "data_hash": "sha256:1"})
+    source.download_model.side_effect = ops.download_model.side_effect
+    target.workspace = "mlw-qa"
+    return source, target
+
+
+def test_promote_copies_the_model_folder_with_lineage_tags(pair):
+    from azure.ai.ml import load_model
+
+    source, target = pair
+    target.get_model.return_value = None
+    assert promotion.promote(source, target, V4, from_env="dev", to_env="qa", progress=lambda _l: None)
+    assert calls(target) == ["get_model", "create_model"]
+    assert calls(source) == ["get_model", "download_model"]
+    model = target.create_model.call_args.args[0]
+    assert (model.name, model.version, model.type) == ("diabetes-regressor", "4", "custom_model")
+    assert model.tags["git_commit"] == "abc" and model.tags["data_hash"] == "sha256:1"
+    assert model.tags["promoted_from"] == "dev"
+    assert model.tags["source_workspace"] == "mlw-dev"
+    assert model.tags["source_version"] == "4"
+    assert model.path.endswith("diabetes-regressor/model")
+    plain = json.loads(json.dumps(model._to_dict()))
+    plain["path"] = str(model.path)
+    assert load_model(source=io.StringIO(yaml.safe_dump(plain))).tags == model.tags
+
+
+def test_promoting_the_same_version_again_is_a_no_op(pair):
+    source, target = pair
+    target.get_model.return_value = SimpleNamespace(
+        tags={"source_workspace": "mlw-dev", "source_version": "4", "promoted_from": "dev"}
+    )
+    assert (
+        promotion.promote(source, target, V4, from_env="dev", to_env="qa", progress=lambda _l: None) is False
+    )
+    target.create_model.assert_not_called()
+    source.download_model.assert_not_called()
+
+
+def test_a_target_version_of_another_origin_is_never_overwritten(pair):
+    source, target = pair
+    target.get_model.return_value = SimpleNamespace(tags={"source_workspace": "elsewhere"})
+    with pytest.raises(AzurePathError, match="refusing to overwrite"):
+        promotion.promote(source, target, V4, from_env="dev", to_env="qa")
+    target.create_model.assert_not_called()
+
+
+def test_missing_source_model_is_named(pair):
+    source, target = pair
+    target.get_model.return_value = None
+    source.get_model.return_value = None
+    with pytest.raises(AzurePathError, match=r"dev \(workspace mlw-dev\) has no model diabetes-regressor:4"):
+        promotion.promote(source, target, V4, from_env="dev", to_env="qa")
+
+
+# -- image ----------------------------------------------------------------------------------------
+
+
+def completed(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess([], code, stdout, "boom" if code else "")
+
+
+def test_image_build_push_and_digest_in_order(mocker, ops):
+    runner = mocker.Mock(
+        side_effect=[completed(code=3), completed(), completed(), completed(), completed(DIGEST)]
+    )
+    ops.get_model.return_value = SimpleNamespace()
+    ref = image.build_and_push(
+        runner,
+        registry="crmlopsqa",
+        login_server="crmlopsqa.azurecr.io",
+        model=V4,
+        workspaces=[("qa", ops)],
+        progress=lambda _l: None,
+    )
+    argv = [c.args[0] for c in runner.call_args_list]
+    assert argv[0][:4] == ["az", "acr", "repository", "show"]
+    assert argv[1] == ["az", "acr", "login", "--name", "crmlopsqa"]
+    assert argv[2][:3] == ["docker", "build", "--file"] and argv[2][-1] == "."
+    assert "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4" in argv[2]
+    assert any(a.startswith("MODEL_DIR=.state/image-build/") and a.endswith("/model") for a in argv[2])
+    assert argv[3] == ["docker", "push", "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4"]
+    assert str(ref) == f"crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4@{DIGEST}"
+    assert ref.in_registry == f"diabetes-scoring@{DIGEST}"
+    assert not any(image.BUILD_DIR.glob("*/diabetes-regressor"))  # the build folder is cleaned up
+
+
+def test_an_existing_image_tag_is_never_rebuilt(mocker, ops):
+    runner = mocker.Mock(return_value=completed(DIGEST))
+    ref = image.build_and_push(
+        runner, registry="r", login_server="r.azurecr.io", model=V4, workspaces=[("qa", ops)], progress=print
+    )
+    assert runner.call_count == 1 and ref.digest == DIGEST
+    ops.download_model.assert_not_called()
+
+
+def test_image_source_falls_back_to_the_upstream_workspace(mocker, ops):
+    qa = mocker.create_autospec(promotion.AzureMLOps, instance=True)
+    qa.get_model.return_value = None
+    ops.get_model.return_value = SimpleNamespace()
+    runner = mocker.Mock(
+        side_effect=[completed(code=1), completed(), completed(), completed(), completed(DIGEST)]
+    )
+    image.build_and_push(
+        runner,
+        registry="r",
+        login_server="r.io",
+        model=V4,
+        workspaces=[("qa", qa), ("dev", ops)],
+        progress=print,
+    )
+    qa.download_model.assert_not_called()
+    ops.download_model.assert_called_once()
+
+
+def test_failed_docker_build_is_one_line(mocker, ops):
+    runner = mocker.Mock(side_effect=[completed(code=1), completed(), completed(code=1)])
+    ops.get_model.return_value = SimpleNamespace()
+    with pytest.raises(AzurePathError, match=r"^docker build failed \(exit 1\): boom$"):
+        image.build_and_push(
+            runner, registry="r", login_server="r.io", model=V4, workspaces=[("qa", ops)], progress=print
+        )
+
+
+def test_prod_imports_qas_image_by_registry_copy(mocker):
+    runner = mocker.Mock(side_effect=[completed(code=1), completed(), completed(DIGEST)])
+    ref = image.import_image(
+        runner, registry="crprod", login_server="crprod.azurecr.io", source_login_server="crqa.azurecr.io",
+        model=V4, progress=print,
+    )  # fmt: skip
+    assert runner.call_args_list[1].args[0] == [
+        "az", "acr", "import", "--name", "crprod", "--source",
+        "crqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4",
+        "--image", "diabetes-scoring:diabetes-regressor-v4",
+    ]  # fmt: skip
+    assert ref.by_digest == f"crprod.azurecr.io/diabetes-scoring@{DIGEST}"
+
+
+# -- qa deploy (Automation API) -------------------------------------------------------------------
+
+
+def test_qa_deploy_sets_the_stack_settings_runs_up_and_reads_the_uri(mocker, qa_outputs):
+    from pulumi.automation import ConfigValue
+
+    stack = mocker.Mock()
+    stack.name = "qa"
+    deployed = {**qa_outputs, "scoringImage": f"diabetes-scoring@{DIGEST}", "scoringModelVersion": "4"}
+    stack.up.return_value = SimpleNamespace(
+        outputs={k: SimpleNamespace(value=v, secret=False) for k, v in deployed.items()}
+    )
+    stack.get_config.return_value = ConfigValue(value="a-key-of-16-chars-or-more", secret=True)
+    on_output = mocker.Mock()
+    result = qa_deploy.deploy(
+        stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4, on_output=on_output
+    )
+    assert [c[0] for c in stack.method_calls] == ["set_config", "set_config", "up", "get_config"]
+    settings = [(c.args[0], c.args[1].value, c.args[1].secret) for c in stack.set_config.call_args_list]
+    assert settings == [
+        ("azure-mlops:scoringImage", f"diabetes-scoring@{DIGEST}", False),
+        ("azure-mlops:modelVersion", "4", False),
+    ]
+    assert stack.up.call_args.kwargs["on_output"] is on_output
+    assert stack.up.call_args.kwargs["policy_packs"] == [str(qa_deploy.POLICY_PACK)]
+    stack.get_config.assert_called_once_with("azure-mlops:scoringApiKey")
+    assert result.scoring_uri == qa_outputs["scoringUri"]
+    assert "a-key-of-16" not in repr(result)
+
+
+def test_qa_stack_without_a_scoring_uri_is_one_line(mocker, dev_outputs):
+    stack = mocker.Mock()
+    stack.name = "qa"
+    stack.up.return_value = SimpleNamespace(
+        outputs={k: SimpleNamespace(value=v) for k, v in dev_outputs.items()}
+    )
+    with pytest.raises(AzurePathError, match=r"stack qa has no output 'scoringUri'"):
+        qa_deploy.deploy(stack, image_setting="x@sha256:1", model=V4)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [{}, {"scoringImage": "diabetes-scoring:placeholder", "scoringModelVersion": "placeholder"}],
+    ids=["no-outputs", "placeholder"],
+)
+def test_qa_deploy_fails_when_the_stack_does_not_record_the_new_image(mocker, qa_outputs, recorded):
+    # carry-serving keeps what these outputs name: a deploy they do not record would not survive
+    stack = mocker.Mock()
+    stack.name = "qa"
+    stack.up.return_value = SimpleNamespace(
+        outputs={k: SimpleNamespace(value=v) for k, v in {**qa_outputs, **recorded}.items()}
+    )
+    with pytest.raises(AzurePathError, match=r"stack qa records scoringImage/scoringModelVersion"):
+        qa_deploy.deploy(stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4)
+
+
+def test_select_stack_uses_the_project_folder(mocker):
+    select = mocker.patch("pulumi.automation.select_stack")
+    qa_deploy.select_stack("qa")
+    select.assert_called_once_with(stack_name="qa", work_dir=str(qa_deploy.PROJECT_DIR))
+
+
+def test_wait_ready_polls_until_the_new_version_answers():
+    answers = iter([(503, {}), (200, {"status": "ready", "version": "3"}), (200, {"version": "4"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/health/ready"
+        status, body = next(answers)
+        return httpx.Response(status, json=body)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    seen: list[str] = []
+    qa_deploy.wait_ready(
+        "http://h:5001/score", "4", client=client, sleep=lambda _s: None, progress=seen.append
+    )
+    assert len(seen) == 2
+
+
+def test_wait_ready_gives_up_with_the_last_answer():
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"version": "3"})))
+    with pytest.raises(AzurePathError, match=r"did not report version 4 .*version '3'"):
+        qa_deploy.wait_ready("http://h:5001/score", "4", client=client, timeout_s=0, sleep=lambda _s: None)
+
+
+def test_serving_version_ignores_the_placeholder():
+    def client(body: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body)))
+
+    uri = "http://h:5001/score"
+    assert qa_deploy.serving_version(uri, client({"model": "m", "version": "3"})) == ModelRef("m", "3")
+    assert qa_deploy.serving_version(uri, client({"model": "m", "version": "placeholder"})) is None

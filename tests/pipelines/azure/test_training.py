@@ -1,0 +1,249 @@
+"""`mlops train --env dev`: the pipeline job built with azure-ai-ml and validated; the outcomes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pipelines.azure import training
+from pipelines.azure.errors import AzurePathError
+from pipelines.azure.refs import ModelRef
+from pipelines.specs import load_pipeline
+from tests.pipelines.azure_fakes import calls
+
+ROOT = Path(__file__).resolve().parents[3]
+DATA = ROOT / "data" / "diabetes.csv"
+PARAMS = ROOT / "config" / "train.yaml"
+
+
+CHAMPION = ModelRef("diabetes-regressor", "3")
+
+
+def request(champion: ModelRef | None = CHAMPION, **overrides: Any):
+    return training.TrainRequest(
+        compute="cpu-cluster",
+        data_file=DATA,
+        params_file=PARAMS,
+        model_name="diabetes-regressor",
+        champion=champion,
+        overrides=overrides,
+        git_commit="0123abc",
+    )
+
+
+@pytest.fixture(scope="module")
+def job() -> Any:
+    return training.build_pipeline_job(
+        request(**{"train.alpha": 0.5, "gate.min_improvement": 0.02}),
+        environment_id="azureml:diabetes-train:0123456789abcdef",
+        data_id="azureml:diabetes-data:feedbeef00000000",
+    )
+
+
+def test_pipeline_job_passes_the_sdk_schema_validation(job):
+    result = job._validate()
+    assert result.passed, result.error_messages
+    rest = job._to_rest_object().as_dict()["properties"]
+    assert rest["jobType"] == "Pipeline"
+    assert rest["settings"]["default_compute"] == "cpu-cluster"
+    assert rest["settings"]["continue_on_step_failure"] is False
+
+
+def test_pipeline_job_is_the_local_runners_pipeline(job):
+    _, local_jobs = load_pipeline()
+    assert list(job.jobs) == [j.name for j in local_jobs] or set(job.jobs) == {j.name for j in local_jobs}
+    for name, node in job.jobs.items():
+        local = next(j for j in local_jobs if j.name == name)
+        assert " ".join(node.component.command.split()) == local.component.command
+
+
+def test_every_step_uses_the_registered_environment_and_knows_the_commit(job):
+    for node in job.jobs.values():
+        assert node.environment == "azureml:diabetes-train:0123456789abcdef"
+        assert node.environment_variables == {"MLOPS_GIT_COMMIT": "0123abc"}
+
+
+def test_inputs_data_asset_champion_and_overrides(job):
+    data = job._to_dict()
+    assert data["inputs"]["data"] == {"type": "uri_file", "path": "azureml:diabetes-data:feedbeef00000000"}
+    assert data["inputs"]["model_name"] == "diabetes-regressor"
+    assert data["jobs"]["evaluate"]["inputs"]["champion"] == {
+        "type": "custom_model",
+        "path": "azureml:diabetes-regressor:3",
+    }
+    assert data["jobs"]["train"]["inputs"]["alpha"] == 0.5
+    assert data["jobs"]["evaluate"]["inputs"]["min_improvement"] == 0.02
+    assert "seed" not in data["jobs"]["train"]["inputs"]
+    assert job.settings.default_compute == "cpu-cluster"
+    assert job.tags == {"git_commit": "0123abc", "champion": "diabetes-regressor:3"}
+
+
+def test_no_champion_leaves_the_optional_input_unset():
+    job = training.build_pipeline_job(
+        request(champion=None), environment_id="azureml:e:1", data_id="azureml:d:1"
+    )
+    assert "champion" not in job._to_dict()["jobs"]["evaluate"]["inputs"]
+    assert job._validate().passed
+
+
+def test_unknown_override_is_refused():
+    with pytest.raises(AzurePathError, match=r"unknown override 'train\.depth'"):
+        training.build_pipeline_job(request(**{"train.depth": 3}), environment_id="e", data_id="d")
+
+
+def test_environment_is_the_pinned_conda_file_versioned_by_content():
+    from azure.ai.ml import load_environment
+
+    environment = training.training_environment()
+    assert environment.conda_file["dependencies"][-1]["pip"][0] == "scikit-learn==1.9.1"
+    assert environment.image == training.components_image()
+    assert environment.version == training.training_environment().version  # deterministic
+    reloaded = load_environment(source=None, params_override=[json.loads(json.dumps(environment._to_dict()))])
+    assert reloaded.conda_file == environment.conda_file
+
+
+def test_environment_version_changes_with_the_pins(tmp_path: Path):
+    changed = tmp_path / "conda.yaml"
+    changed.write_text(training.CONDA_FILE.read_text().replace("scikit-learn==1.9.1", "scikit-learn==1.9.2"))
+    assert training.training_environment(changed).version != training.training_environment().version
+
+
+def test_data_asset_is_versioned_and_tagged_by_its_hash():
+    from azure.ai.ml import load_data
+
+    asset = training.data_asset(DATA)
+    digest = training.file_sha256(DATA)
+    assert digest == (DATA.parent / "diabetes.csv.sha256").read_text().strip()
+    assert asset.version == digest.removeprefix("sha256:")[:16]
+    assert asset.tags["sha256"] == digest
+    assert asset.type == "uri_file"
+    reloaded = load_data(source=None, params_override=[json.loads(json.dumps(asset._to_dict()))])
+    assert reloaded.version == asset.version
+
+
+# -- the run: call sequences ---------------------------------------------------------------------
+
+
+def child(step: str, status: str = "Completed") -> SimpleNamespace:
+    return SimpleNamespace(
+        name=f"child-{step}",
+        display_name=step,
+        status=status,
+        properties={"azureml.nodeid": step},
+        studio_url=f"https://ml.azure.com/runs/child-{step}",
+    )
+
+
+def prepare(ops: Any, final: str, children: list[SimpleNamespace], registered: dict[str, Any] | None) -> None:
+    ops.get_environment.return_value = None
+    ops.get_data.return_value = None
+    ops.submit_job.return_value = SimpleNamespace(
+        name="job-1", status="Queued", studio_url="https://ml/job-1"
+    )
+    ops.get_job.side_effect = [
+        SimpleNamespace(name="job-1", status="Running", studio_url="https://ml/job-1"),
+        SimpleNamespace(name="job-1", status=final, studio_url="https://ml/job-1"),
+    ]
+    ops.child_jobs.return_value = children
+
+    def download(job_name: str, output_name: str, path: Path) -> None:
+        folder = Path(path) / "named-outputs" / output_name
+        folder.mkdir(parents=True)
+        (folder / "registered.json").write_text(json.dumps(registered))
+
+    ops.download_job_output.side_effect = download
+
+
+def run(ops: Any, **kwargs: Any) -> training.TrainOutcome:
+    return training.train(ops, request(), progress=lambda _line: None, sleep=lambda _s: None, **kwargs)
+
+
+def test_registered_path(ops):
+    steps = [child(s) for s in ("validate_data", "train", "evaluate", "register")]
+    prepare(ops, "Completed", steps, {"registered": True, "version": "4", "reason": "rmse better by 3%"})
+    outcome = run(ops)
+    assert calls(ops) == [
+        "get_environment",
+        "create_environment",
+        "get_data",
+        "create_data",
+        "submit_job",
+        "get_job",
+        "child_jobs",
+        "get_job",
+        "child_jobs",
+        "child_jobs",
+        "download_job_output",
+    ]
+    submitted_job, experiment = ops.submit_job.call_args.args
+    assert experiment == "diabetes-training"
+    assert submitted_job._validate().passed
+    assert ops.create_data.call_args.args[0].tags["sha256"].startswith("sha256:")
+    ops.download_job_output.assert_called_once_with("child-register", "registered", mocker_any())
+    summary = outcome.to_summary()
+    assert summary["registered"] is True
+    assert (summary["model_name"], summary["model_version"]) == ("diabetes-regressor", "4")
+    assert summary["champion"] == "diabetes-regressor:3"
+
+
+def mocker_any() -> Any:
+    from unittest.mock import ANY
+
+    return ANY
+
+
+def test_not_better_is_a_success_that_registers_nothing(ops):
+    steps = [child(s) for s in ("validate_data", "train", "evaluate", "register")]
+    prepare(ops, "Completed", steps, {"registered": False, "version": None, "reason": "not better"})
+    outcome = run(ops)
+    assert outcome.status == "not_better"
+    assert outcome.to_summary()["registered"] is False
+    assert outcome.model_version is None
+
+
+def test_failed_step_is_named_with_a_link_to_its_logs(ops):
+    steps = [child("validate_data"), child("train", "Failed"), child("evaluate", "Canceled")]
+    prepare(ops, "Failed", steps, None)
+    outcome = run(ops)
+    assert outcome.status == "failed"
+    assert outcome.failed_step == "train"
+    assert outcome.failed_step_url == "https://ml.azure.com/runs/child-train"
+    ops.download_job_output.assert_not_called()
+
+
+def test_no_wait_submits_and_returns(ops):
+    prepare(ops, "Completed", [], None)
+    outcome = run(ops, wait=False)
+    assert outcome.status == "submitted"
+    assert calls(ops)[-1] == "submit_job"
+    ops.get_job.assert_not_called()
+
+
+def test_existing_assets_are_not_uploaded_again(ops):
+    steps = [child("register")]
+    prepare(ops, "Completed", steps, {"registered": False, "version": None, "reason": "x"})
+    ops.get_environment.return_value = SimpleNamespace()
+    ops.get_data.return_value = SimpleNamespace(tags={"sha256": training.file_sha256(DATA)})
+    run(ops)
+    ops.create_environment.assert_not_called()
+    ops.create_data.assert_not_called()
+
+
+def test_a_data_asset_with_another_hash_is_refused(ops):
+    prepare(ops, "Completed", [], None)
+    ops.get_data.return_value = SimpleNamespace(tags={"sha256": "sha256:other"})
+    with pytest.raises(AzurePathError, match="exists with another hash"):
+        run(ops)
+    ops.submit_job.assert_not_called()
+
+
+def test_timeout_names_the_job(ops, monkeypatch):
+    prepare(ops, "Running", [], None)
+    ops.get_job.side_effect = None
+    ops.get_job.return_value = SimpleNamespace(name="job-1", status="Running")
+    with pytest.raises(AzurePathError, match="job job-1 still Queued after 0 min"):
+        run(ops, timeout_s=0.0)
