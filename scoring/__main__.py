@@ -2,7 +2,7 @@
 
 The settings and the model are loaded before the port is bound, so a missing model or a
 scikit-learn mismatch ends the process at once with exit code 2 and a one-line reason.
-For several worker processes use gunicorn (see scoring/gunicorn.conf.py and the Dockerfile).
+One process per container: scale with replicas (docs/scoring.md, "Choice of server").
 """
 
 from __future__ import annotations

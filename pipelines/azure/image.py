@@ -12,8 +12,9 @@
    ``<login server>/diabetes-scoring:TAG@sha256:...``.
 
 ``az acr build`` is the alternative without a local Docker engine (docs/azure.md).
-Prod reuses qa's image: :func:`import_image` copies it registry-to-registry
-(``az acr import``), so prod serves the very digest qa tested.
+Prod reuses qa's image: :func:`import_image` copies it registry-to-registry by tag
+(``az acr import``, the source named by its login server); the digest that lands is read back,
+not yet compared with the digest qa tested.
 
 Every external program runs through a :data:`Runner` (tests pass a mock and assert argv).
 """

@@ -72,7 +72,7 @@ def _redirect_output(log_path: Path) -> None:
 
 
 def start(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, warm: bool) -> int:
-    """Start a step; return the child's pid (wait for it with ``wait``)."""
+    """Start a step; return the child's pid (follow it with :func:`poll`)."""
     module = _python_module(argv)
     if not warm or module is None:
         command = [sys.executable, *argv[1:]] if module else argv
