@@ -64,10 +64,10 @@ def parse_ttl(text: str) -> timedelta:
     """``90m``, ``48h``, ``7d``, ``2w`` -> timedelta (between 10 minutes and 30 days)."""
     match = TTL_PATTERN.fullmatch(text.strip().lower())
     if match is None:
-        raise ShortLivedError(f"TTL {text!r}: expected a number and a unit m/h/d/w, like 48h")
+        raise ShortLivedError(f"--ttl {text!r}: expected a number and a unit m/h/d/w, like 48h")
     ttl = timedelta(**{TTL_UNITS[match["unit"]]: int(match["count"])})
     if not MIN_TTL <= ttl <= MAX_TTL:
-        raise ShortLivedError(f"TTL {text!r}: must be between 10m and 30d")
+        raise ShortLivedError(f"--ttl {text!r}: must be between 10m and 30d")
     return ttl
 
 
