@@ -35,6 +35,7 @@ test: install-dev lint typecheck pytest
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/codespell
 
 typecheck:
 	$(BIN)/mypy
