@@ -13,15 +13,25 @@ export UV_COMPILE_BYTECODE := 1
 ENV ?= local
 ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench bench-scoring bench-infra install-local install-dev clean
+.PHONY: help run test format lint typecheck pytest bench bench-scoring bench-infra install-local install-dev clean
+.DEFAULT_GOAL := help
+
+## List the targets (a `## ` comment above a target describes it).
+help:
+	@echo "usage: make <target> [ENV=local] [ARGS='...']"
+	@awk '/^## /{desc = substr($$0, 4); next} \
+		desc != "" && /^[a-zA-Z0-9_.-]+:/{split($$0, t, ":"); printf "  %-14s %s\n", t[1], desc} \
+		{desc = ""}' $(firstword $(MAKEFILE_LIST))
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+## Install what `make run` needs into .venv (from uv.lock).
 install-local: $(UV)
 	$(UV) sync --frozen --inexact --no-dev --extra local
 
+## Install everything, with the dev tools, into .venv (from uv.lock).
 install-dev: $(UV)
 	$(UV) sync --frozen --inexact --all-extras --group dev
 
@@ -32,16 +42,26 @@ run: install-local
 ## The test suite: lint, type check, tests.
 test: install-dev lint typecheck pytest
 
+## Format the code and apply ruff's safe fixes.
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## ruff (lint and format check) and codespell.
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/codespell
 
+## mypy (strict).
 typecheck:
 	$(BIN)/mypy
 
+## The tests only (ARGS='-m "not slow"' skips the end-to-end runs).
 pytest:
 	$(BIN)/pytest $(ARGS)
 
+## Time the local lifecycle (bench/lifecycle.py).
 bench: install-dev
 	$(BIN)/python bench/lifecycle.py
 
@@ -49,9 +69,11 @@ bench: install-dev
 bench-scoring: install-dev
 	$(BIN)/python bench/scoring_load.py
 
+## Time the Pulumi program under mocks (bench/infra_mocks.py).
 bench-infra: install-dev
 	$(BIN)/python bench/infra_mocks.py
 
+## Stop the local endpoint and remove .state/.
 clean:
 	-$(BIN)/mlops endpoint stop
 	rm -rf .state

@@ -37,7 +37,7 @@ def write_bundled_csv(path: Path = BUNDLED_CSV) -> str:
 def load_csv(path: Path) -> pd.DataFrame:
     """Read a training CSV; any file with the schema's columns will do.
 
-    Raises DataError with one line naming the problem (missing, empty, unparseable, columns).
+    Raises DataError with one line naming the problem (missing, empty, unparsable, columns).
     """
     if not path.is_file():
         raise DataError(f"data file not found: {path}")

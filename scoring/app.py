@@ -13,7 +13,6 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from scoring import model_loader, telemetry
+from scoring import __version__, model_loader, telemetry
 from scoring.model_loader import LoadedModel
 from scoring.openapi import build_openapi
 from scoring.settings import Settings
@@ -43,13 +42,6 @@ _OUT_OF_RANGE = RequestError(
     "the model cannot score these rows: some values are far outside the range it was trained on",
 )
 _NOT_READY = RequestError(503, "not_ready", "the model is not loaded yet")
-
-
-def _service_version() -> str:
-    try:
-        return version("azure-mlops")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        return "0.0.0"
 
 
 def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -77,9 +69,7 @@ class ScoringService:
     def install(self, loaded: LoadedModel) -> None:
         """Serve ``loaded``: keep it and pre-render the documents that describe it."""
         self.model = loaded
-        self.openapi_doc = orjson.dumps(
-            build_openapi(loaded, self.settings, service_version=_service_version())
-        )
+        self.openapi_doc = orjson.dumps(build_openapi(loaded, self.settings, service_version=__version__))
         self.metadata_doc = orjson.dumps(
             {
                 "name": loaded.name,
@@ -273,7 +263,7 @@ def create_app(
             wrap = telemetry.enable_azure_monitor(
                 settings.appinsights_connection_string,
                 service_name="scoring",
-                service_version=_service_version(),
+                service_version=__version__,
             )
         except ImportError as exc:
             # Scoring matters more than its telemetry: serve, and say loudly why nothing exports.
