@@ -1,7 +1,7 @@
 """The pipeline and component specs (Azure ML YAML) read as plain data, and their commands rendered.
 
 The same files are submitted to Azure ML; here they are read without the SDK so the local
-runner stays light. tests/model/test_components.py validates them with azure-ai-ml.
+runner stays light. tests/pipelines/test_components.py validates them with azure-ai-ml.
 """
 
 import re
