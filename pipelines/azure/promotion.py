@@ -19,8 +19,6 @@ from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef, find_model_folder
 
-LINEAGE_KEYS = ("promoted_from", "source_workspace", "source_version")
-
 
 def promoted_model(ref: ModelRef, folder: Path, source: Any, *, from_env: str, source_workspace: str) -> Any:
     """The ``Model`` entity registered in the target workspace."""
