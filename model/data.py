@@ -6,11 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from model.hashing import file_sha256
+from model.paths import BUNDLED_CSV
 from model.schema import COLUMNS
 
 __all__ = ["BUNDLED_CSV", "DataError", "file_sha256", "load_csv", "write_bundled_csv"]
-
-BUNDLED_CSV = Path(__file__).resolve().parent.parent / "data" / "diabetes.csv"
 
 
 class DataError(ValueError):

@@ -14,7 +14,8 @@ from sklearn.pipeline import Pipeline
 from model import artifact, tracking
 from model.gate import decide
 from model.outputs import REPORT_FILE, TEST_FILE
-from model.params import DEFAULT_PARAMS, load_params
+from model.params import load_params
+from model.paths import DEFAULT_PARAMS
 from model.schema import FEATURES, TARGET
 from model.step import run_step
 

@@ -5,11 +5,12 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+from model.paths import REPO_ROOT
+
 PACKAGES = ("scikit-learn", "numpy", "scipy", "joblib", "pandas")
 
 
-def git_commit(cwd: Path = REPO_DIR) -> str:
+def git_commit(cwd: Path = REPO_ROOT) -> str:
     """The commit the code came from: ``MLOPS_GIT_COMMIT`` if set (remote jobs), else git.
 
     A working tree with uncommitted changes gives ``<sha>-dirty``; no git at all gives "unknown".

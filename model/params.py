@@ -6,7 +6,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-DEFAULT_PARAMS = Path(__file__).resolve().parent.parent / "config" / "train.yaml"
+from model.paths import DEFAULT_PARAMS
 
 
 class ParamsError(ValueError):

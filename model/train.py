@@ -15,7 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from model import artifact, lineage, tracking
 from model.data import file_sha256, load_csv
 from model.outputs import TEST_FILE
-from model.params import DEFAULT_PARAMS, Params, TrainParams, load_params
+from model.params import Params, TrainParams, load_params
+from model.paths import DEFAULT_PARAMS
 from model.schema import FEATURES, TARGET
 from model.step import run_step
 

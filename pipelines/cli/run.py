@@ -39,7 +39,8 @@ def _local_options(
     data: Path | None, params: Path | None, overrides: dict[str, Any], *, deploy: bool
 ) -> RunOptions:
     """The local run's options, checked: a missing data file or a bad setting is a usage error."""
-    from model.params import DEFAULT_PARAMS, ParamsError
+    from model.params import ParamsError
+    from model.paths import DEFAULT_PARAMS
     from pipelines.local.lifecycle import RunOptions, validate_options
 
     options = RunOptions(
@@ -231,9 +232,9 @@ def _train_dev(
     timeout_minutes: float,
     summary_file: Path | None,
 ) -> None:
-    from model.data import BUNDLED_CSV
     from model.lineage import git_commit
-    from model.params import DEFAULT_PARAMS, ParamsError, load_params
+    from model.params import ParamsError, load_params
+    from model.paths import BUNDLED_CSV, DEFAULT_PARAMS
 
     params_file = params or DEFAULT_PARAMS
     try:

@@ -12,7 +12,8 @@ from rich.console import Console
 
 from model.lineage import git_commit
 from model.outputs import REPORT_FILE, RESULT_FILE
-from model.params import DEFAULT_PARAMS, Params, load_params
+from model.params import Params, load_params
+from model.paths import DEFAULT_PARAMS
 from pipelines.local import deploy as local_deploy
 from pipelines.local import endpoint as local_endpoint
 from pipelines.local import processes
