@@ -7,8 +7,7 @@ from typing import Any
 import joblib
 from sklearn.pipeline import Pipeline
 
-ESTIMATOR_FILE = "estimator.joblib"
-METADATA_FILE = "metadata.json"
+from model.outputs import ESTIMATOR_FILE, METADATA_FILE
 
 
 def save_model_folder(pipeline: Pipeline, folder: Path, metadata: dict[str, Any]) -> None:

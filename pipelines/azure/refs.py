@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.outputs import ESTIMATOR_FILE, METADATA_FILE
 from pipelines.azure.errors import AzurePathError, UsageError
 
 _REF = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,254}):([0-9A-Za-z._-]{1,64})$")
@@ -51,21 +52,19 @@ class ModelRef:
 
 def find_model_folder(root: Path) -> Path:
     """The one folder under ``root`` that holds ``metadata.json`` (the model artifact contract)."""
-    found = sorted(
-        {p.parent for p in root.rglob("metadata.json") if (p.parent / "estimator.joblib").is_file()}
-    )
+    found = sorted({p.parent for p in root.rglob(METADATA_FILE) if (p.parent / ESTIMATOR_FILE).is_file()})
     if len(found) != 1:
         raise AzurePathError(
-            f"expected one model folder (metadata.json + estimator.joblib) under {root}, found {len(found)}"
+            f"expected one model folder ({METADATA_FILE} + {ESTIMATOR_FILE}) under {root}, found {len(found)}"
         )
     return found[0]
 
 
 def read_sample(model_dir: Path) -> tuple[list[list[float]], list[float]]:
     """The sample rows and offline predictions written by the train step (``metadata.json``)."""
-    metadata: dict[str, Any] = json.loads((model_dir / "metadata.json").read_text())
+    metadata: dict[str, Any] = json.loads((model_dir / METADATA_FILE).read_text())
     sample = metadata.get("sample") or {}
     rows, result = sample.get("data"), sample.get("result")
     if not rows or not result or len(rows) != len(result):
-        raise AzurePathError(f"{model_dir / 'metadata.json'} has no usable sample (data + result)")
+        raise AzurePathError(f"{model_dir / METADATA_FILE} has no usable sample (data + result)")
     return rows, result

@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from model.outputs import METADATA_FILE
 from pipelines.errors import MlopsError
 from pipelines.local import endpoint as local_endpoint
 from pipelines.local.endpoint import EndpointRecord
@@ -51,6 +52,6 @@ def running(registry: LocalRegistry) -> EndpointRecord | None:
 
 def smoke(record: EndpointRecord, timeout_s: float = 30) -> SmokeResult:
     """POST the model's sample rows and compare with its offline predictions (from training)."""
-    metadata = json.loads((Path(record.model_dir) / "metadata.json").read_text())
+    metadata = json.loads((Path(record.model_dir) / METADATA_FILE).read_text())
     sample = metadata["sample"]
     return smoke_test(record.score_url, sample["data"], sample["result"], timeout_s=timeout_s)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
+from model.outputs import METADATA_FILE
 from pipelines.local.state import StatePaths
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class LocalRegistry:
                 f"model {name} has no version {version} (registered: {', '.join(known) or 'none'})"
             ) from None
         target = self.state.models_dir / name / str(version)
-        if not (target / "metadata.json").is_file():
+        if not (target / METADATA_FILE).is_file():
             import mlflow.artifacts
 
             partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
@@ -120,7 +121,7 @@ class LocalRegistry:
             try:
                 source.rename(target)
             except OSError:  # another process fetched it first
-                if not (target / "metadata.json").is_file():
+                if not (target / METADATA_FILE).is_file():
                     raise
             shutil.rmtree(partial, ignore_errors=True)
         return ModelVersion(name, str(version), target, dict(details.tags))
