@@ -12,7 +12,8 @@ import logging
 import os
 import sys
 
-from scoring.settings import DEFAULT_PORT, Settings, SettingsError
+from scoring.contract import DEFAULT_PORT
+from scoring.settings import Settings, SettingsError
 
 EXIT_CONFIG = 2
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from scoring import __version__, model_loader, telemetry
+from scoring.contract import LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
 from scoring.model_loader import LoadedModel
 from scoring.openapi import build_openapi
 from scoring.settings import Settings
@@ -247,11 +248,11 @@ def create_app(
         svc.install(model)
     app = Starlette(
         routes=[
-            Route("/score", svc.score, methods=["POST"]),
-            Route("/metadata", svc.metadata, methods=["GET"]),
-            Route("/health/live", svc.live, methods=["GET"]),
-            Route("/health/ready", svc.ready_probe, methods=["GET"]),
-            Route("/openapi.json", svc.openapi, methods=["GET"]),
+            Route(SCORE_PATH, svc.score, methods=["POST"]),
+            Route(METADATA_PATH, svc.metadata, methods=["GET"]),
+            Route(LIVE_PATH, svc.live, methods=["GET"]),
+            Route(READY_PATH, svc.ready_probe, methods=["GET"]),
+            Route(OPENAPI_PATH, svc.openapi, methods=["GET"]),
         ],
         middleware=[Middleware(telemetry.RequestContextMiddleware)],
         exception_handlers={HTTPException: svc.http_error},

@@ -28,10 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring import fastpath
+from scoring.contract import ESTIMATOR_FILE, METADATA_FILE
 from scoring.fastpath import FastPredict
 
-ESTIMATOR_FILE = "estimator.joblib"
-METADATA_FILE = "metadata.json"
 # How far the sample predictions may drift after a reload (same library, same machine: none).
 _SAMPLE_RTOL = 1e-9
 _SAMPLE_ATOL = 1e-9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scoring.contract import LIVE_PATH, METADATA_PATH, READY_PATH, SCORE_PATH
 from scoring.model_loader import LoadedModel
 from scoring.settings import Settings
 
@@ -65,7 +66,7 @@ def build_openapi(model: LoadedModel, settings: Settings, *, service_version: st
             ),
         },
         "paths": {
-            "/score": {
+            SCORE_PATH: {
                 "post": {
                     "operationId": "score",
                     "summary": "Predict one value per row",
@@ -91,7 +92,7 @@ def build_openapi(model: LoadedModel, settings: Settings, *, service_version: st
                     },
                 }
             },
-            "/metadata": {
+            METADATA_PATH: {
                 "get": {
                     "operationId": "metadata",
                     "summary": "The served model: name, version, features, lineage",
@@ -105,14 +106,14 @@ def build_openapi(model: LoadedModel, settings: Settings, *, service_version: st
                     },
                 }
             },
-            "/health/live": {
+            LIVE_PATH: {
                 "get": {
                     "operationId": "live",
                     "summary": "Liveness: the process answers",
                     "responses": {"200": {"description": "Alive"}},
                 }
             },
-            "/health/ready": {
+            READY_PATH: {
                 "get": {
                     "operationId": "ready",
                     "summary": "Readiness: the model is loaded and the service takes requests",

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_PORT = 5001
+from scoring.contract import ESTIMATOR_FILE, METADATA_FILE
+
 DEFAULT_MAX_ROWS = 1000
 # 1,000 rows of 10 features written out at full float precision take ~250 kB.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -89,7 +90,7 @@ class Settings:
         if model_dir is None:
             raise SettingsError(
                 "AZUREML_MODEL_DIR is not set: point it at the model folder "
-                "(the one holding estimator.joblib and metadata.json)"
+                f"(the one holding {ESTIMATOR_FILE} and {METADATA_FILE})"
             )
         return cls(
             model_dir=Path(model_dir),
