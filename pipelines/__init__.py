@@ -4,9 +4,9 @@ deploy, smoke-test, tear down), locally and on Azure. Not the ML pipeline itself
 
 Packages: :mod:`pipelines.cli` (the commands: parse, call, print), :mod:`pipelines.local` (this
 machine), :mod:`pipelines.azure` (Azure ML, the registries, the qa and prod stacks),
-:mod:`pipelines.stacks` (short-lived stacks); shared modules: :mod:`~pipelines.errors`,
-:mod:`~pipelines.paths`, :mod:`~pipelines.specs`, :mod:`~pipelines.smoke`,
-:mod:`~pipelines.stack_outputs`.
+:mod:`pipelines.stacks` (short-lived stacks); shared modules: :mod:`~pipelines.contracts`,
+:mod:`~pipelines.errors`, :mod:`~pipelines.paths`, :mod:`~pipelines.specs`,
+:mod:`~pipelines.smoke`, :mod:`~pipelines.stack_outputs`.
 
 Import rule (docs/architecture.md; checked by ``lint-imports``): ``cli`` -> ``local`` | ``azure`` |
 ``stacks`` -> the shared modules -> ``model``'s light modules; the three middle packages do not

@@ -29,10 +29,16 @@ from typing import Any
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef
+from pipelines.contracts import (
+    LIVE_PATH,
+    MODEL_DIR_IN_IMAGE,
+    READY_PATH,
+    SCORE_PATH,
+    SCORING_PORT,
+    TIMESTAMP_FORMAT,
+)
 
-SCORING_PORT = 5001
 DEFAULT_STEPS: tuple[int, ...] = (10, 50, 100)
-MODEL_DIR_IN_IMAGE = "/opt/model"
 
 # (scoring URL, key, deployment or None) -> None; raises SmokeTestError
 SmokeFn = Callable[[str, str, str | None], object]
@@ -193,9 +199,9 @@ def build_deployment(
         name="diabetes-scoring",
         image=image,
         inference_config={
-            "liveness_route": {"port": SCORING_PORT, "path": "/health/live"},
-            "readiness_route": {"port": SCORING_PORT, "path": "/health/ready"},
-            "scoring_route": {"port": SCORING_PORT, "path": "/score"},
+            "liveness_route": {"port": SCORING_PORT, "path": LIVE_PATH},
+            "readiness_route": {"port": SCORING_PORT, "path": READY_PATH},
+            "scoring_route": {"port": SCORING_PORT, "path": SCORE_PATH},
         },
     )
     variables = {
@@ -205,7 +211,7 @@ def build_deployment(
     }
     if app_insights_connection_string:
         variables["APPLICATIONINSIGHTS_CONNECTION_STRING"] = app_insights_connection_string
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime(TIMESTAMP_FORMAT)
     return KubernetesOnlineDeployment(
         name=name,
         endpoint_name=endpoint,

@@ -18,6 +18,7 @@ from typing import Any
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef, find_model_folder
+from pipelines.contracts import TIMESTAMP_FORMAT
 
 
 def promoted_model(ref: ModelRef, folder: Path, source: Any, *, from_env: str, source_workspace: str) -> Any:
@@ -31,7 +32,7 @@ def promoted_model(ref: ModelRef, folder: Path, source: Any, *, from_env: str, s
             "promoted_from": from_env,
             "source_workspace": source_workspace,
             "source_version": ref.version,
-            "promoted_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "promoted_at": dt.datetime.now(dt.UTC).strftime(TIMESTAMP_FORMAT),
         }
     )
     return Model(

@@ -27,14 +27,15 @@ import httpx
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.outputs_reader import StackOutputsError, parse
 from pipelines.azure.refs import ModelRef
+from pipelines.contracts import READY_PATH, SCORE_PATH, setting_key
 from pipelines.paths import REPO_ROOT
 from pipelines.stack_outputs import StackOutputs
 
 PROJECT_DIR = REPO_ROOT
 POLICY_PACK = PROJECT_DIR / "policy"
-IMAGE_KEY = "azure-mlops:scoringImage"
-VERSION_KEY = "azure-mlops:modelVersion"
-API_KEY = "azure-mlops:scoringApiKey"
+IMAGE_KEY = setting_key("scoringImage")
+VERSION_KEY = setting_key("modelVersion")
+API_KEY = setting_key("scoringApiKey")
 
 
 def select_stack(stack: str) -> Any:
@@ -56,7 +57,7 @@ def api_key(stack: Any) -> str | None:
 
 
 def base_url(scoring_uri: str) -> str:
-    return scoring_uri.removesuffix("/score")
+    return scoring_uri.removesuffix(SCORE_PATH)
 
 
 def wait_ready(
@@ -70,7 +71,7 @@ def wait_ready(
     progress: Callable[[str], None] = print,
 ) -> None:
     """Poll ``/health/ready`` until it reports ``version`` (the container was replaced and loaded)."""
-    url = base_url(scoring_uri) + "/health/ready"
+    url = base_url(scoring_uri) + READY_PATH
     owned = client is None
     http = client or httpx.Client(timeout=5, trust_env=False)
     deadline = time.monotonic() + timeout_s
@@ -137,7 +138,7 @@ def serving_version(scoring_uri: str, client: httpx.Client | None = None) -> Mod
     """What the qa container serves now (``/health/ready``), or None when it serves nothing."""
     http = client or httpx.Client(timeout=10, trust_env=False)
     try:
-        response = http.get(base_url(scoring_uri) + "/health/ready")
+        response = http.get(base_url(scoring_uri) + READY_PATH)
         body = response.json() if response.status_code == 200 else {}
     except (httpx.HTTPError, ValueError):
         return None

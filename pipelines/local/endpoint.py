@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 from filelock import FileLock
 
+from pipelines.contracts import READY_PATH, SCORE_PATH
 from pipelines.errors import MlopsError
 from pipelines.paths import REPO_ROOT
 
@@ -65,7 +66,7 @@ class EndpointRecord:
 
     @property
     def score_url(self) -> str:
-        return f"{self.url}/score"
+        return f"{self.url}{SCORE_PATH}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -259,7 +260,7 @@ def _wait_ready(
             if not _alive(pid):
                 return "the scoring process exited before it was ready"
             try:
-                response = client.get(f"{url}/health/ready")
+                response = client.get(f"{url}{READY_PATH}")
                 if response.status_code == 200 and response.json().get("version") == version:
                     return None
             except (httpx.TransportError, ValueError):
@@ -268,7 +269,7 @@ def _wait_ready(
                 return f"the scoring process was not ready after {timeout_s:.0f} s"
             if progress is not None and elapsed - last_report >= 1.0:
                 last_report = elapsed
-                progress(f"waiting for {url}/health/ready ({elapsed:.0f} s)")
+                progress(f"waiting for {url}{READY_PATH} ({elapsed:.0f} s)")
             time.sleep(0.1)
 
 

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 
-PROJECT = "azure-mlops"
+from pipelines.contracts import TIMESTAMP_FORMAT, setting_key
+
 PROTECTED_STACKS = frozenset({"dev", "qa", "prod"})
 SHORT_LIVED_PATTERN = re.compile(r"dev-[a-z0-9][a-z0-9-]{0,30}")
 TAG_SHORT_LIVED = "mlops:short-lived"
 TAG_EXPIRES_AT = "mlops:expires-at"
 TAG_PROTECTED = "mlops:protected"
-CONFIG_EXPIRES_AT = f"{PROJECT}:expiresAt"
+CONFIG_EXPIRES_AT = setting_key("expiresAt")
 
 
 class Mode(Enum):
@@ -100,7 +101,7 @@ def format_expiry(moment: datetime) -> str:
     """The canonical form written to tags and config: ``2026-11-25T08:00:00Z``."""
     if moment.tzinfo is None:
         raise ValueError("expiry must be timezone-aware")
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime(TIMESTAMP_FORMAT)
 
 
 def protection_reason(stack: StackInfo) -> str | None:
