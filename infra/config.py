@@ -35,9 +35,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-NAMESPACE = "azure-mlops"
+PROJECT = "azure-mlops"
+"""The Pulumi project (``Pulumi.yaml``'s ``name``; the copies outside infra/ are pinned to it by
+``tests/test_shared_facts.py``)."""
+NAMESPACE = PROJECT  # the project's settings namespace: azure-mlops:<key>
 LOCATION_KEY = "azure-native:location"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # = pipelines.paths.REPO_ROOT (pinned by a test)
 
 LONG_LIVED_STACKS = ("dev", "qa", "prod")
 SHORT_LIVED_STACK_RE = re.compile(r"^dev-[a-z0-9][a-z0-9-]{0,30}$")

@@ -25,13 +25,14 @@ from typing import Any
 
 from infra.config import (
     EXPIRES_AT_FORMAT,
+    NAMESPACE,
+    PROJECT,
     PROJECT_ROOT,
     environment_of,
     read_stack_file,
     yaml_config_to_raw,
 )
 
-PROJECT = "azure-mlops"
 MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 MOCK_TENANT_ID = "11111111-1111-1111-1111-111111111111"
 # stands in for `secure:` config values, which cannot be decrypted offline
@@ -143,7 +144,7 @@ def stack_config(
     _, short_lived = environment_of(stack)
     document = read_stack_file(stack, root)
     if short_lived and expires_at is not None:
-        document.setdefault("azure-mlops:expiresAt", expires_at)
+        document.setdefault(f"{NAMESPACE}:expiresAt", expires_at)
     raw, secure = yaml_config_to_raw(document)
     for key in secure:
         raw[key] = MOCK_SECRET_VALUE

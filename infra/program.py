@@ -18,7 +18,7 @@ from infra.components.aci import ContainerInstanceServing, ContainerInstanceServ
 from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
-from infra.config import Settings, load_settings
+from infra.config import PROJECT, Settings, load_settings
 from infra.naming import ResourceNames
 from infra.tags import standard_tags
 
@@ -53,7 +53,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
             key_vault_retention_days=settings.key_vault.soft_delete_retention_days,
             container_registry=settings.container_registry.enabled,
             container_registry_sku=settings.container_registry.sku,
-            friendly_name=f"azure-mlops {settings.stack}",
+            friendly_name=f"{PROJECT} {settings.stack}",
         ),
     )
 

@@ -7,10 +7,9 @@ the timestamp has passed.
 
 from __future__ import annotations
 
-from infra.config import Settings
+from infra.config import PROJECT, Settings
 
 MANAGED_BY = "pulumi"
-PROJECT = "azure-mlops"
 
 REQUIRED_TAGS = ("environment", "stack", "owner", "cost-center", "managed-by", "project")
 SHORT_LIVED_TAGS = ("short-lived", "expires-at")
