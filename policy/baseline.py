@@ -51,6 +51,9 @@ TAGGABLE_TYPES = frozenset(
     }
 )
 REQUIRED_TAGS = ("environment", "stack", "owner", "cost-center", "managed-by")
+# The expiry timestamp of short-lived resources, as infra/config.py writes it (the pack may not import
+# infra/: tests/test_shared_facts.py pins the two).
+EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SECRET_NAME_RE = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|CONNECTION_STRING|CREDENTIAL)", re.I)
 
@@ -287,7 +290,7 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
         valid = isinstance(expires, str) and bool(EXPIRES_AT_RE.match(expires))
         if valid:
             try:
-                datetime.strptime(str(expires), "%Y-%m-%dT%H:%M:%SZ")
+                datetime.strptime(str(expires), EXPIRES_AT_FORMAT)
             except ValueError:
                 valid = False
         if not valid:
