@@ -77,6 +77,11 @@ class StackOutputs(BaseModel):
     kubernetes_compute_name: str | None = None
 
     @classmethod
+    def export_name(cls, field: str) -> str:
+        """The Pulumi export name of one field (``scoring_image`` -> ``scoringImage``)."""
+        return cls.model_fields[field].alias or field
+
+    @classmethod
     def export_names(cls) -> frozenset[str]:
         """Every Pulumi export name this model reads."""
         return frozenset(field.alias or name for name, field in cls.model_fields.items())

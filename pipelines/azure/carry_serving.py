@@ -27,9 +27,11 @@ from typing import Any, Literal, Protocol
 
 from pipelines.azure.outputs_reader import StackOutputsError
 from pipelines.azure.qa_deploy import IMAGE_KEY, VERSION_KEY
+from pipelines.stack_outputs import StackOutputs
 
-IMAGE_OUTPUT = "scoringImage"
-VERSION_OUTPUT = "scoringModelVersion"
+IMAGE_OUTPUT = StackOutputs.export_name("scoring_image")
+VERSION_OUTPUT = StackOutputs.export_name("scoring_model_version")
+GROUP_OUTPUT = StackOutputs.export_name("container_group_name")
 # The program's defaults (infra/config.py; a test keeps them equal): "nothing deployed yet".
 PLACEHOLDER_IMAGE = "diabetes-scoring:placeholder"
 PLACEHOLDER_VERSION = "placeholder"
@@ -86,7 +88,7 @@ def carry(
     image, version = raw.get(IMAGE_OUTPUT), raw.get(VERSION_OUTPUT)
     if not image or not version:
         hint = ""
-        if raw.get("containerGroupName"):
+        if raw.get(GROUP_OUTPUT):
             hint = (
                 " (a container group deployed before these outputs existed: run "
                 "`mlops deploy --env qa --model NAME:VERSION` once to record what it serves)"

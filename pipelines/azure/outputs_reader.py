@@ -110,6 +110,5 @@ def require(outputs: StackOutputs, field: str) -> str:
     """An optional output this command needs, or one line naming it (by its export name)."""
     value = getattr(outputs, field)
     if value is None or value == "":
-        alias = StackOutputs.model_fields[field].alias or field
-        raise StackOutputsError(f"stack {outputs.stack} has no output '{alias}'")
+        raise StackOutputsError(f"stack {outputs.stack} has no output '{StackOutputs.export_name(field)}'")
     return str(value)

@@ -123,11 +123,13 @@ def deploy(
     raw = {key: output.value for key, output in result.outputs.items()}
     outputs: StackOutputs = parse(str(stack.name), raw)
     if not outputs.scoring_uri:
-        raise StackOutputsError(f"stack {stack.name} has no output 'scoringUri'")
+        missing = StackOutputs.export_name("scoring_uri")
+        raise StackOutputsError(f"stack {stack.name} has no output '{missing}'")
     recorded = (outputs.scoring_image, outputs.scoring_model_version)
     if recorded != (image_setting, model.version):
         raise StackOutputsError(
-            f"stack {stack.name} records scoringImage/scoringModelVersion "
+            f"stack {stack.name} records {StackOutputs.export_name('scoring_image')}/"
+            f"{StackOutputs.export_name('scoring_model_version')} "
             f"{recorded[0]!r}/{recorded[1]!r} after the deploy, not {image_setting!r}/{model.version!r} "
             "(the next `pulumi up` would not keep it)"
         )
