@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from infra.offline import OfflineRun, run_stack
+from pipelines.paths import REPO_ROOT as ROOT
 from policy.baseline import POLICIES, POLICY_NAMES
 from policy.check import ResourceToCheck, check_resources, load_pack_config
 from tests.infra.conftest import to_check
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

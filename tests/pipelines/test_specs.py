@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.paths import COMPONENTS_DIR
 from pipelines.specs import SpecError, load_component, load_pipeline, render_command, resolve_inputs
 
-TRAIN = Path(__file__).resolve().parents[2] / "components" / "train.yml"
+TRAIN = COMPONENTS_DIR / "train.yml"
 
 
 def test_optional_groups_are_dropped_when_unset_and_kept_when_set(tmp_path: Path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.paths import REPO_ROOT as ROOT
 
 
 def extra(name: str) -> dict[str, Requirement]:

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from pipelines.paths import REPO_ROOT as ROOT
+
 GITHUB_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 AZURE_PIPELINES = sorted((ROOT / ".azure-pipelines").glob("*.yml"))
 AZURE_TEMPLATES = sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))

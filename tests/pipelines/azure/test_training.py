@@ -12,10 +12,10 @@ import pytest
 from pipelines.azure import training
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.refs import ModelRef
+from pipelines.paths import REPO_ROOT as ROOT
 from pipelines.specs import load_pipeline
 from tests.pipelines.azure_fakes import calls
 
-ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "data" / "diabetes.csv"
 PARAMS = ROOT / "config" / "train.yaml"
 
