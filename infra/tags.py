@@ -12,7 +12,8 @@ from infra.config import PROJECT, Settings
 MANAGED_BY = "pulumi"
 
 REQUIRED_TAGS = ("environment", "stack", "owner", "cost-center", "managed-by", "project")
-SHORT_LIVED_TAGS = ("short-lived", "expires-at")
+SHORT_LIVED_TAG = "short-lived"
+EXPIRES_AT_TAG = "expires-at"
 
 
 def standard_tags(settings: Settings) -> dict[str, str]:
@@ -27,6 +28,6 @@ def standard_tags(settings: Settings) -> dict[str, str]:
     }
     if settings.short_lived:
         assert settings.expires_at is not None  # guaranteed by parse_settings
-        tags["short-lived"] = "true"
-        tags["expires-at"] = settings.expires_at
+        tags[SHORT_LIVED_TAG] = "true"
+        tags[EXPIRES_AT_TAG] = settings.expires_at
     return tags

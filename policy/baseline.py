@@ -51,6 +51,9 @@ TAGGABLE_TYPES = frozenset(
     }
 )
 REQUIRED_TAGS = ("environment", "stack", "owner", "cost-center", "managed-by")
+# The tags of short-lived resources, as infra/tags.py writes them (pinned by tests/test_shared_facts.py).
+SHORT_LIVED_TAG = "short-lived"
+EXPIRES_AT_TAG = "expires-at"
 # The expiry timestamp of short-lived resources, as infra/config.py writes it (the pack may not import
 # infra/: tests/test_shared_facts.py pins the two).
 EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -285,8 +288,8 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
     missing = [t for t in required if not tags.get(t)]
     if missing:
         report(f"missing required tags: {', '.join(missing)}.", None)
-    if tags.get("short-lived") == "true":
-        expires = tags.get("expires-at")
+    if tags.get(SHORT_LIVED_TAG) == "true":
+        expires = tags.get(EXPIRES_AT_TAG)
         valid = isinstance(expires, str) and bool(EXPIRES_AT_RE.match(expires))
         if valid:
             try:

@@ -26,7 +26,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from scoring.contract import LIVE_PATH, READY_PATH
 
 LOGGER_NAME = "scoring"
-REQUEST_ID_HEADER = "x-request-id"
 _INCOMING_ID_HEADERS = (b"x-request-id", b"x-ms-client-request-id")
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 # Probes hit these every few seconds: their request records are logged at DEBUG.

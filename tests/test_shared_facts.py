@@ -312,3 +312,21 @@ def test_the_model_folder_in_the_image() -> None:
             "pipelines/contracts.py MODEL_DIR_IN_IMAGE (prod deployment)": MODEL_DIR_IN_IMAGE,
         },
     )
+
+
+def test_the_resource_tags() -> None:
+    """The policy pack checks the tags the program writes: its required tags are among infra's, and
+    the short-lived tags have the same names."""
+    from infra import tags as infra_tags
+    from policy import baseline
+
+    missing = set(baseline.REQUIRED_TAGS) - set(infra_tags.REQUIRED_TAGS)
+    assert not missing, f"policy/baseline.py requires tags infra/tags.py never writes: {sorted(missing)}"
+    pairs = {
+        "short-lived": (infra_tags.SHORT_LIVED_TAG, baseline.SHORT_LIVED_TAG),
+        "expires-at": (infra_tags.EXPIRES_AT_TAG, baseline.EXPIRES_AT_TAG),
+    }
+    for fact, (infra_name, policy_name) in pairs.items():
+        assert infra_name == policy_name, (
+            f"the {fact} tag: infra/tags.py writes {infra_name!r}, policy/baseline.py reads {policy_name!r}"
+        )
