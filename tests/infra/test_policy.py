@@ -12,7 +12,7 @@ import yaml
 from infra.offline import OfflineRun, run_stack
 from policy.baseline import POLICIES, POLICY_NAMES
 from policy.check import ResourceToCheck, check_resources, load_pack_config
-from tests.infra.conftest import to_check
+from tests.infra.offline_stacks import to_check
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from infra.naming import RULES, ResourceNames
 from infra.offline import OfflineRun, is_secret, run_stack
 from infra.tags import REQUIRED_TAGS
 from pipelines.stack_outputs import StackOutputs
-from tests.infra.conftest import EXPIRES_AT
+from tests.infra.offline_stacks import EXPIRES_AT
 
 CORE = {
     ("azure-mlops:infra:WorkspaceCore", "core"),
