@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.local.endpoint import RECORD_FILE
+from pipelines.local.registry import LocalRegistry
+from pipelines.local.state import StatePaths
+
 MLOPS = str(Path(sys.executable).with_name("mlops"))
+MODEL = "diabetes-regressor"
 
 
 @dataclass
@@ -47,20 +52,18 @@ class Mlops:
             [MLOPS, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
+    def registry(self) -> tuple[list[str], str | None]:
+        """Registered versions and the production one, as another process reads them (this one)."""
+        registry = LocalRegistry(StatePaths(self.state))
+        return registry.versions(MODEL), registry.production_version(MODEL)
+
     def versions(self) -> list[str]:
-        """Registered versions, read in a separate process (as another user would)."""
-        code = (
-            "from pipelines.local.registry import LocalRegistry;"
-            "from pipelines.local.state import StatePaths;"
-            "print(','.join(LocalRegistry(StatePaths.from_env()).versions('diabetes-regressor')))"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=self.env, capture_output=True, text=True, check=True
-        )
-        line = done.stdout.strip()
-        return line.split(",") if line else []
+        """Registered versions, oldest first."""
+        return self.registry()[0]
 
     def stop_endpoint(self) -> None:
-        """`mlops endpoint stop`: never leave a server behind."""
+        """`mlops endpoint stop`, when an endpoint was started: never leave a server behind."""
+        if not (StatePaths(self.state).endpoint_dir / RECORD_FILE).exists():
+            return  # no record: `mlops endpoint stop` would find nothing to stop either
         stop = [MLOPS, "endpoint", "stop"]
         subprocess.run(stop, env=self.env, capture_output=True, timeout=60, check=False)
