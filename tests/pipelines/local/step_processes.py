@@ -14,6 +14,7 @@ from unittest import mock
 from pipelines.local import processes
 
 STEP_MODULE = "mlops_test_step"
+WARM_MARKER = "mlops_test_warm_marker"
 
 STEP_SOURCE = textwrap.dedent(
     '''
@@ -29,7 +30,7 @@ STEP_SOURCE = textwrap.dedent(
         print(f"cwd {os.getcwd()}")
         print(f"env {os.environ.get('STEP_VALUE')}")
         print(f"executable {sys.executable}")
-        print(f"warm marker imported {'mlops_test_warm_marker' in sys.modules}")
+        print(f"warm marker imported {'mlops_test_warm_marker' in sys.modules}")  # WARM_MARKER
         print("to stderr", file=sys.stderr)
         if action == "exit":
             raise SystemExit(int(args[0]))
