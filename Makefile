@@ -40,7 +40,7 @@ typecheck:
 	$(BIN)/mypy
 
 pytest:
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n auto --dist worksteal $(ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/lifecycle.py
