@@ -60,7 +60,7 @@ typecheck:
 
 ## The tests only (ARGS='-m "not slow"' skips the end-to-end runs).
 pytest:
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n auto --dist worksteal $(ARGS)
 
 ## Time the local lifecycle (bench/lifecycle.py).
 bench: install-dev

@@ -12,7 +12,7 @@ from infra.offline import OfflineRun, run_stack
 from pipelines.paths import REPO_ROOT as ROOT
 from policy.baseline import POLICIES, POLICY_NAMES
 from policy.check import ResourceToCheck, check_resources, load_pack_config
-from tests.infra.conftest import to_check
+from tests.infra.offline_stacks import to_check
 
 
 @pytest.mark.parametrize(

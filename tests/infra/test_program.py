@@ -13,7 +13,7 @@ from infra.naming import RULES, ResourceNames
 from infra.offline import OfflineRun, is_secret, run_stack
 from infra.tags import REQUIRED_TAGS
 from pipelines.stack_outputs import StackOutputs
-from tests.infra.conftest import EXPIRES_AT
+from tests.infra.offline_stacks import EXPIRES_AT
 
 CORE = {
     ("azure-mlops:infra:WorkspaceCore", "core"),
@@ -188,12 +188,22 @@ def test_workspace_is_linked_and_uses_the_managed_identity(runs: dict[str, Offli
     assert ws["v1LegacyMode"] is False
     assert ws["identity"]["type"] == "UserAssigned"
     assert ws["primaryUserAssignedIdentity"].endswith("/" + identity["resourceName"])
-    assert ws["storageAccount"].endswith("/" + ws["storageAccount"].rsplit("/", 1)[1])
-    assert "/Microsoft.KeyVault/vaults/" in ws["keyVault"]
-    assert "/Microsoft.Insights/components/" in ws["applicationInsights"]
-    assert "/Microsoft.ContainerRegistry/registries/" in ws["containerRegistry"]
+    # Linked to this stack's own resources, by their ids (type and name).
+    linked = {
+        "storageAccount": "/Microsoft.Storage/storageAccounts/"
+        + run.one("azure-native:storage:StorageAccount").plain_inputs["accountName"],
+        "keyVault": "/Microsoft.KeyVault/vaults/"
+        + run.one("azure-native:keyvault:Vault").plain_inputs["vaultName"],
+        "applicationInsights": "/Microsoft.Insights/components/"
+        + run.one("azure-native:applicationinsights:Component").plain_inputs["resourceName"],
+        "containerRegistry": "/Microsoft.ContainerRegistry/registries/"
+        + run.one("azure-native:containerregistry:Registry").plain_inputs["registryName"],
+    }
+    for key, suffix in linked.items():
+        assert ws[key].endswith(suffix), (key, ws[key], suffix)
     appi = run.one("azure-native:applicationinsights:Component").plain_inputs
-    assert "/Microsoft.OperationalInsights/workspaces/" in appi["workspaceResourceId"]
+    log = run.one("azure-native:operationalinsights:Workspace").plain_inputs["workspaceName"]
+    assert appi["workspaceResourceId"].endswith("/Microsoft.OperationalInsights/workspaces/" + log)
     roles = {
         r.name: r.plain_inputs["roleDefinitionId"].rsplit("/", 1)[1]
         for r in run.of_type("azure-native:authorization:RoleAssignment")

@@ -4,7 +4,8 @@ Two generators, each run through the app with its lifespan on:
 - schemathesis, from the service's own OpenAPI document, in positive and negative modes
   (valid requests and requests that break the schema in every way it knows);
 - hypothesis, with arbitrary JSON documents, near-miss score bodies and raw bytes.
-Each example counts one case; the totals are asserted, so the suite cannot fuzz less silently.
+Each test counts the cases it sent and asserts its own total, so the suite cannot fuzz less
+silently, whichever tests run and in whatever order or worker (pytest -k, pytest-xdist).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from scoring.settings import Settings
 
 SCHEMATHESIS_CASES = 300  # per mode, on POST /score
 HYPOTHESIS_CASES = 300  # per strategy below
-counts: dict[str, int] = {}
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +41,24 @@ def dump(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def check(response: Any, kind: str) -> None:
-    counts[kind] = counts.get(kind, 0) + 1
-    assert response.status_code < 500, (response.status_code, response.text)
-    if response.status_code >= 400:
-        assert "message" in response.json()["error"]
+class Cases:
+    """The responses one test checked; each test asserts its own count (no state across tests)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def check(self, response: Any) -> None:
+        self.count += 1
+        assert response.status_code < 500, (response.status_code, response.text)
+        if response.status_code >= 400:
+            assert "message" in response.json()["error"]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_cases_never_get_a_5xx(app_client: TestClient, mode: GenerationMode) -> None:
     schema = schemathesis.openapi.from_dict(app_client.get("/openapi.json").json())
     strategy = schema["/score"]["POST"].as_strategy(generation_mode=mode)
+    cases = Cases()
 
     @settings(
         max_examples=SCHEMATHESIS_CASES,
@@ -67,12 +74,13 @@ def test_schemathesis_cases_never_get_a_5xx(app_client: TestClient, mode: Genera
         content = dump(body) if body is not None else kwargs.get("data")
         headers = {"content-type": "application/json", **(kwargs.get("headers") or {})}
         response = app_client.request(kwargs["method"], kwargs["url"], content=content, headers=headers)
-        check(response, f"schemathesis-{mode.value}")
+        cases.check(response)
         if mode is GenerationMode.POSITIVE and response.status_code != 200:
             # Valid by the schema: only a model overflow (huge numbers) may refuse it.
             assert response.json()["error"]["code"] == "out_of_range", response.text
 
     run()
+    assert cases.count == SCHEMATHESIS_CASES
 
 
 json_values = st.recursive(
@@ -107,31 +115,35 @@ def fuzz_settings() -> Any:
 
 
 def test_arbitrary_json_never_gets_a_5xx(app_client: TestClient) -> None:
+    cases = Cases()
+
     @fuzz_settings()
     @given(body=json_values)
     def run(body: Any) -> None:
-        check(
-            app_client.post("/score", content=dump(body), headers={"content-type": "application/json"}),
-            "hypothesis-json",
+        cases.check(
+            app_client.post("/score", content=dump(body), headers={"content-type": "application/json"})
         )
 
     run()
+    assert cases.count == HYPOTHESIS_CASES
 
 
 def test_near_miss_bodies_never_get_a_5xx(app_client: TestClient) -> None:
+    cases = Cases()
+
     @fuzz_settings()
     @given(body=near_misses)
     def run(body: Any) -> None:
         content = dump(body)
-        check(
-            app_client.post("/score", content=content, headers={"content-type": "application/json"}),
-            "hypothesis-near-miss",
-        )
+        cases.check(app_client.post("/score", content=content, headers={"content-type": "application/json"}))
 
     run()
+    assert cases.count == HYPOTHESIS_CASES
 
 
 def test_raw_bytes_and_headers_never_get_a_5xx(app_client: TestClient) -> None:
+    cases = Cases()
+
     @fuzz_settings()
     @given(
         body=st.binary(max_size=300),
@@ -140,16 +152,12 @@ def test_raw_bytes_and_headers_never_get_a_5xx(app_client: TestClient) -> None:
         path=st.sampled_from(["/score", "/metadata", "/health/ready", "/x"]),
     )
     def run(body: bytes, content_type: str, method: str, path: str) -> None:
-        check(
-            app_client.request(method, path, content=body, headers={"content-type": content_type}),
-            "hypothesis-bytes",
-        )
+        cases.check(app_client.request(method, path, content=body, headers={"content-type": content_type}))
 
     run()
+    assert cases.count == HYPOTHESIS_CASES
 
 
-def test_at_least_1000_cases_ran() -> None:
-    # Runs after the fuzz tests above (file order); on its own it has nothing to count.
-    if not counts:
-        pytest.skip("run with the fuzz tests of this module")
-    assert sum(counts.values()) >= 1000, counts
+def test_the_fuzz_budget_is_at_least_1000_cases() -> None:
+    # Each test above asserts it sent its share; lowering the shares must not go unnoticed.
+    assert 2 * SCHEMATHESIS_CASES + 3 * HYPOTHESIS_CASES >= 1000

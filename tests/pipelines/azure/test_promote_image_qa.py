@@ -108,11 +108,14 @@ def test_image_build_push_and_digest_in_order(mocker, ops):
     assert argv[1] == ["az", "acr", "login", "--name", "crmlopsqa"]
     assert argv[2][:3] == ["docker", "build", "--file"] and argv[2][-1] == "."
     assert "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4" in argv[2]
-    assert any(a.startswith("MODEL_DIR=.state/image-build/") and a.endswith("/model") for a in argv[2])
+    (model_dir,) = (a.removeprefix("MODEL_DIR=") for a in argv[2] if a.startswith("MODEL_DIR="))
+    assert model_dir.startswith(".state/image-build/") and model_dir.endswith("/model")
     assert argv[3] == ["docker", "push", "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4"]
     assert str(ref) == f"crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4@{DIGEST}"
     assert ref.in_registry == f"diabetes-scoring@{DIGEST}"
-    assert not any(image.BUILD_DIR.glob("*/diabetes-regressor"))  # the build folder is cleaned up
+    # This build's folder is cleaned up (only this one's: other builds may run in parallel).
+    work = image.BUILD_DIR / (image.PROJECT_DIR / model_dir).relative_to(image.BUILD_DIR).parts[0]
+    assert not work.exists()
 
 
 def test_an_existing_image_tag_is_never_rebuilt(mocker, ops):

@@ -1,68 +1,15 @@
-"""Run the real `mlops` command in a temporary state folder."""
+"""Fixtures of the local environment's tests: the real `mlops` command in a temporary state folder."""
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-MLOPS = str(Path(sys.executable).with_name("mlops"))
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-    summary: dict[str, Any] | None
-
-
-class Mlops:
-    """`mlops ...` as a user runs it, with its own state folder."""
-
-    def __init__(self, state: Path, tmp: Path) -> None:
-        self.state, self.tmp, self.count = state, tmp, 0
-        self.env = {**os.environ, "MLOPS_STATE_DIR": str(state), "COLUMNS": "200", "NO_COLOR": "1"}
-
-    def __call__(self, *args: str, timeout: float = 300) -> Result:
-        self.count += 1
-        summary_path = self.tmp / f"summary-{self.count}.json"
-        argv = [MLOPS, *args]
-        if args and args[0] == "run":
-            argv += ["--summary-file", str(summary_path)]
-        done = subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-        return Result(done.returncode, done.stdout, done.stderr, summary)
-
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [MLOPS, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-
-    def versions(self) -> list[str]:
-        """Registered versions, read in a separate process (as another user would)."""
-        code = (
-            "from pipelines.local.registry import LocalRegistry;"
-            "from pipelines.local.state import StatePaths;"
-            "print(','.join(LocalRegistry(StatePaths.from_env()).versions('diabetes-regressor')))"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=self.env, capture_output=True, text=True, check=True
-        )
-        line = done.stdout.strip()
-        return line.split(",") if line else []
+from tests.pipelines.local.mlops_runner import Mlops
 
 
 @pytest.fixture
 def mlops(tmp_path: Path) -> Iterator[Mlops]:
     runner = Mlops(tmp_path / "state", tmp_path)
     yield runner
-    stop = [MLOPS, "endpoint", "stop"]
-    subprocess.run(stop, env=runner.env, capture_output=True, timeout=60, check=False)
+    runner.stop_endpoint()

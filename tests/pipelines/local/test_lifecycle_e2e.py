@@ -1,4 +1,9 @@
-"""End to end: `mlops run --env local` registers, gates, deploys and smoke-tests for real."""
+"""End to end: `mlops run --env local` registers, gates, deploys and smoke-tests for real.
+
+Each run costs seconds (a fresh `mlops` process loads scikit-learn, pandas and MLflow): the
+details of each part have unit tests next to this file (test_processes, test_runner,
+test_registry, test_lifecycle); these tests prove that the parts make the lifecycle.
+"""
 
 from pathlib import Path
 
@@ -25,8 +30,9 @@ def test_lifecycle_registers_gates_deploys_and_smoke_tests(mlops, tmp_path: Path
     assert not same.summary["registered"]
     assert same.summary["reason"].startswith("not better")
     assert same.summary["champion_version"] == "1"
+    assert same.summary["serving_version"] == "1"  # the champion keeps serving
     assert "not better" in same.out
-    assert mlops.versions() == ["1"]
+    assert mlops.registry() == (["1"], "1")
 
     # A generous latency budget: this test is about the metric gate, and a loaded CI machine
     # must not turn "better" into "too slow" (the latency rule has its own unit tests).
@@ -35,13 +41,9 @@ def test_lifecycle_registers_gates_deploys_and_smoke_tests(mlops, tmp_path: Path
     assert better.summary["registered"] and better.summary["version"] == "2", better.summary["reason"]
     assert better.summary["serving_version"] == "2"
     assert better.summary["challenger"]["rmse"] < better.summary["champion"]["rmse"]
-
-    worse = mlops("run", "--env", "local", "--alpha", "1000")
-    assert worse.code == 0, worse.err
-    assert not worse.summary["registered"]
-    assert worse.summary["champion_version"] == "2"
-    assert mlops.versions() == ["1", "2"]
-    assert httpx.get(f"{worse.summary['endpoint_url']}/metadata").json()["version"] == "2"
+    # v2 is the champion the next run compares with, and what the endpoint serves.
+    assert mlops.registry() == (["1", "2"], "2")
+    assert httpx.get(f"{better.summary['endpoint_url']}/metadata").json()["version"] == "2"
 
 
 def test_corrupted_csv_is_rejected_with_its_message_and_registers_nothing(mlops, tmp_path: Path):
@@ -83,15 +85,3 @@ def test_two_runs_at_once_keep_every_version(mlops):
     assert mlops.versions() == ["1", "2"], outputs
     registered = sorted(line for out, _ in outputs for line in out.splitlines() if "registered v" in line)
     assert len(registered) == 2
-
-
-def test_a_failed_deploy_keeps_the_registration_says_why_and_exits_non_zero(mlops):
-    mlops.env["SCORING_MAX_ROWS"] = "0"  # the scoring service refuses to start with this setting
-    result = mlops("run", "--env", "local", "--latency-budget-ms", "1000")
-    assert result.code == 1
-    assert result.summary["registered"] and result.summary["version"] == "1"
-    assert result.summary["endpoint_url"] is None
-    message = " ".join(result.err.split())
-    assert "deploy of v1 failed" in message
-    assert "SCORING_MAX_ROWS must be at least 1" in message
-    assert mlops.versions() == ["1"]
