@@ -71,6 +71,12 @@ def _redirect_output(log_path: Path) -> None:
     os.close(fd)
 
 
+_FRESH: dict[int, subprocess.Popen[bytes]] = {}
+"""Fresh-interpreter steps still running, by pid: a dropped ``Popen`` would be reaped by
+``subprocess`` itself (its ``__del__``, or its clean-up when any other process starts), and
+:func:`poll` would lose the exit code."""
+
+
 def start(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, warm: bool) -> int:
     """Start a step; return the child's pid (follow it with :func:`poll`)."""
     module = _python_module(argv)
@@ -80,6 +86,7 @@ def start(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, wa
             process = subprocess.Popen(
                 command, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
             )
+        _FRESH[process.pid] = process
         return process.pid
     sys.stdout.flush()
     sys.stderr.flush()
@@ -107,6 +114,11 @@ def start(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, wa
 
 def poll(pid: int) -> int | None:
     """The exit code of a finished child, or None while it runs."""
+    if (fresh := _FRESH.get(pid)) is not None:
+        code = fresh.poll()
+        if code is not None:
+            del _FRESH[pid]
+        return code
     done, status = os.waitpid(pid, os.WNOHANG)
     if not done:
         return None

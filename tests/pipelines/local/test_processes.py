@@ -21,13 +21,7 @@ from tests.pipelines.local.step_processes import (
     write_step_module,
 )
 
-# processes.start() drops the Popen of a fresh-interpreter step while it runs: Python warns
-# "subprocess N is still running" (ResourceWarning) and keeps it for its own reaper, which can
-# take the exit status before poll() does (reported as a defect; see test_fresh_step_... below).
-POPEN_DROPPED = pytest.mark.filterwarnings(r"ignore:subprocess \d+ is still running:ResourceWarning")
-BOTH = pytest.mark.parametrize(
-    "warm", [True, pytest.param(False, marks=POPEN_DROPPED)], ids=["warm", "fresh"]
-)
+BOTH = pytest.mark.parametrize("warm", [True, False], ids=["warm", "fresh"])
 
 
 @pytest.fixture
@@ -85,7 +79,6 @@ def test_a_step_gets_its_argv_cwd_environment_and_log(step_dir: Path, warm: bool
     assert f"pid {os.getpid()} " not in log
 
 
-@POPEN_DROPPED
 def test_warm_steps_inherit_the_parents_imports_fresh_ones_do_not(
     step_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,7 +91,6 @@ def test_warm_steps_inherit_the_parents_imports_fresh_ones_do_not(
     assert "warm marker imported False" in fresh_log
 
 
-@POPEN_DROPPED
 def test_a_fresh_step_runs_this_interpreter_not_the_python_on_path(step_dir: Path) -> None:
     code, log = run_step(step_dir, warm=False, python="python-not-on-any-path")
     assert code == 0
@@ -165,7 +157,6 @@ def test_a_forked_step_cannot_change_the_runner(step_dir: Path) -> None:
     assert (dict(os.environ), Path.cwd(), sys.path, sys.argv) == (environ, cwd, path, argv)
 
 
-@POPEN_DROPPED
 def test_a_command_that_is_not_python_runs_as_is_even_when_warm(tmp_path: Path) -> None:
     log = tmp_path / "shell.log"
     # Waits for `go`: a step that ends before start() returns loses its exit status (the defect below).
@@ -230,15 +221,9 @@ def _exited(pid: int) -> bool:
         return True
 
 
-@POPEN_DROPPED
-@pytest.mark.xfail(
-    strict=True,
-    raises=ChildProcessError,
-    reason="source defect: start() drops a fresh step's Popen; subprocess's reaper takes its exit status",
-)
 def test_a_fresh_steps_exit_code_survives_another_subprocess_in_the_runner(tmp_path: Path) -> None:
-    # The dropped Popen reaps the step itself when it has already exited (Popen.__del__), or
-    # subprocess reaps it when the runner next starts any process; either way poll() then fails.
+    # A dropped Popen would be reaped by subprocess itself (Popen.__del__ once the step has
+    # exited, or its clean-up when the runner next starts any process): poll() would then fail.
     pid = processes.start(
         ["/bin/sh", "-c", "exit 3"], cwd=tmp_path, env={}, log_path=tmp_path / "log", warm=False
     )
