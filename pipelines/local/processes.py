@@ -8,6 +8,7 @@ runner. ``warm=False`` runs the literal command in a new interpreter (``MLOPS_CO
 """
 
 import importlib
+import io
 import os
 import pickle
 import runpy
@@ -65,10 +66,14 @@ def _child_exit_code(error: SystemExit) -> int:
 
 
 def _redirect_output(log_path: Path) -> None:
+    """Send the child's fds 1 and 2 to its log, and ``sys.stdout``/``sys.stderr`` to those fds
+    (the parent's may write elsewhere, e.g. an embedding program's capture)."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
 
 
 _FRESH: dict[int, subprocess.Popen[bytes]] = {}

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 from pipelines.local import processes
 
@@ -70,21 +65,6 @@ def write_step_module(folder: Path) -> Path:
     path = folder / f"{STEP_MODULE}.py"
     path.write_text(STEP_SOURCE)
     return path
-
-
-@contextmanager
-def stdio_on_file_descriptors() -> Iterator[None]:
-    """``sys.stdout``/``sys.stderr`` writing to fds 1 and 2, as in the ``mlops`` command.
-
-    pytest's capture points ``sys.stdout`` at its own file; a forked step redirects fds 1 and 2
-    to its log, so without this its prints would land in pytest's capture instead of the log.
-    """
-    out = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
-    err = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
-    with mock.patch.object(sys, "stdout", out), mock.patch.object(sys, "stderr", err):
-        yield
-        out.flush()
-        err.flush()
 
 
 def wait(pid: int, timeout_s: float = 60) -> int:

@@ -16,7 +16,6 @@ from pipelines.local import processes
 from tests.pipelines.local.step_processes import (
     STEP_MODULE,
     WARM_MARKER,
-    stdio_on_file_descriptors,
     wait,
     write_step_module,
 )
@@ -40,15 +39,14 @@ def step_dir(tmp_path: Path) -> Iterator[Path]:
 def run_step(step_dir: Path, *args: str, warm: bool, python: str = "python") -> tuple[int, str]:
     """Start ``python -m <step> ARGS`` in ``step_dir`` like the runner does; exit code and log."""
     log = step_dir.parent / "step.log"
-    with stdio_on_file_descriptors():
-        pid = processes.start(
-            [python, "-m", STEP_MODULE, *args],
-            cwd=step_dir,
-            env={"STEP_VALUE": "from the runner"},
-            log_path=log,
-            warm=warm,
-        )
-        code = wait(pid)
+    pid = processes.start(
+        [python, "-m", STEP_MODULE, *args],
+        cwd=step_dir,
+        env={"STEP_VALUE": "from the runner"},
+        log_path=log,
+        warm=warm,
+    )
+    code = wait(pid)
     return code, log.read_text()
 
 
@@ -128,19 +126,18 @@ def test_exit_codes_and_failures(
 @BOTH
 def test_poll_says_none_while_the_step_runs(step_dir: Path, tmp_path: Path, warm: bool) -> None:
     go = tmp_path / "go"
-    with stdio_on_file_descriptors():
-        pid = processes.start(
-            ["python", "-m", STEP_MODULE, "wait", str(go)],
-            cwd=step_dir,
-            env={},
-            log_path=tmp_path / "wait.log",
-            warm=warm,
-        )
-        try:
-            assert processes.poll(pid) is None
-        finally:
-            go.touch()
-        assert wait(pid) == 0
+    pid = processes.start(
+        ["python", "-m", STEP_MODULE, "wait", str(go)],
+        cwd=step_dir,
+        env={},
+        log_path=tmp_path / "wait.log",
+        warm=warm,
+    )
+    try:
+        assert processes.poll(pid) is None
+    finally:
+        go.touch()
+    assert wait(pid) == 0
 
 
 @BOTH
@@ -201,7 +198,7 @@ def test_call_in_child_returns_the_result_and_leaves_the_parent_alone(tmp_path: 
 
 def test_call_in_child_reraises_a_failure_with_the_log(tmp_path: Path) -> None:
     log = tmp_path / "child.log"
-    with stdio_on_file_descriptors(), pytest.raises(RuntimeError) as error:
+    with pytest.raises(RuntimeError) as error:
         processes.call_in_child(_fails, "no champion", log_path=log)
     assert str(error.value) == f"_fails failed: LookupError: no champion (log: {log})"
     text = log.read_text()

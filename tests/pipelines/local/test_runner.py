@@ -12,13 +12,9 @@ from rich.console import Console
 
 from pipelines.local import runner
 from pipelines.local.runner import StepFailed, run_pipeline, tail
-from tests.pipelines.local.step_processes import STEP_MODULE, stdio_on_file_descriptors, write_step_module
+from tests.pipelines.local.step_processes import STEP_MODULE, write_step_module
 
-# A fresh step's Popen is dropped while it runs (see test_processes.py, reported as a defect).
-POPEN_DROPPED = pytest.mark.filterwarnings(r"ignore:subprocess \d+ is still running:ResourceWarning")
-BOTH = pytest.mark.parametrize(
-    "warm", [True, pytest.param(False, marks=POPEN_DROPPED)], ids=["warm", "fresh"]
-)
+BOTH = pytest.mark.parametrize("warm", [True, False], ids=["warm", "fresh"])
 
 COMPONENTS = {
     "make.yml": f"""
@@ -117,16 +113,15 @@ def run(
     job_inputs: dict[str, dict[str, Any]] | None = None,
 ) -> list[runner.StepResult]:
     """``run_pipeline`` as the lifecycle calls it; its progress lines go to ``screen``."""
-    with stdio_on_file_descriptors():
-        return run_pipeline(
-            run_dir,
-            pipeline_inputs=pipeline_inputs or {},
-            job_inputs=job_inputs or {},
-            env={"STEP_VALUE": "from the runner"},
-            console=Console(file=screen, width=200),
-            warm=warm,
-            spec=spec,
-        )
+    return run_pipeline(
+        run_dir,
+        pipeline_inputs=pipeline_inputs or {},
+        job_inputs=job_inputs or {},
+        env={"STEP_VALUE": "from the runner"},
+        console=Console(file=screen, width=200),
+        warm=warm,
+        spec=spec,
+    )
 
 
 @BOTH
