@@ -96,7 +96,7 @@ def promote(
 
     with reported():
         ref = ModelRef.parse(model)
-        console.print(release.promote(from_env, to_env, ref, console.print), markup=False)
+        console.print(release.promote(from_env, to_env, ref, _progress), markup=False)
 
 
 @app.command()
@@ -107,4 +107,4 @@ def rollback(
     from pipelines.azure import release
 
     with reported():
-        console.print(release.rollback(env, console.print), markup=False)
+        console.print(release.rollback(env, _progress), markup=False)

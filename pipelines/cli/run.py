@@ -14,6 +14,7 @@ from pipelines.cli.common import Env, EnvOption, console, errors, fail, reported
 from pipelines.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from model.params import Params
     from pipelines.local.lifecycle import RunOptions, RunSummary
 
 app = typer.Typer()
@@ -35,13 +36,24 @@ def _overrides(**options: Any) -> dict[str, Any]:
     return option_overrides(**options)
 
 
+def _checked_params(data: Path | None, params_file: Path, overrides: dict[str, Any]) -> Params:
+    """The settings a run will use; a missing data file or a bad setting is a usage error."""
+    from model.params import ParamsError, load_params
+
+    if data is not None and not data.is_file():
+        raise UsageError(f"data file not found: {data}")
+    try:
+        return load_params(params_file, overrides)
+    except ParamsError as error:
+        raise UsageError(str(error)) from None
+
+
 def _local_options(
     data: Path | None, params: Path | None, overrides: dict[str, Any], *, deploy: bool
 ) -> RunOptions:
-    """The local run's options, checked: a missing data file or a bad setting is a usage error."""
-    from model.params import ParamsError
+    """The local run's options, checked (:func:`_checked_params`)."""
     from model.paths import DEFAULT_PARAMS
-    from pipelines.local.lifecycle import RunOptions, validate_options
+    from pipelines.local.lifecycle import RunOptions
 
     options = RunOptions(
         data=data,
@@ -50,12 +62,7 @@ def _local_options(
         deploy=deploy,
         warm=os.environ.get("MLOPS_COLD_STEPS", "") not in ("1", "true"),
     )
-    if data is not None and not data.is_file():
-        raise UsageError(f"data file not found: {data}")
-    try:
-        validate_options(options)
-    except ParamsError as error:
-        raise UsageError(str(error)) from None
+    _checked_params(options.data, options.params_file, overrides)
     return options
 
 
@@ -233,17 +240,12 @@ def _train_dev(
     summary_file: Path | None,
 ) -> None:
     from model.lineage import git_commit
-    from model.params import ParamsError, load_params
     from model.paths import BUNDLED_CSV, DEFAULT_PARAMS
 
     params_file = params or DEFAULT_PARAMS
-    try:
-        settings = load_params(params_file, overrides)
-    except ParamsError as error:
-        fail(str(error), ExitCode.USAGE)
     data_file = data or BUNDLED_CSV
-    if not data_file.is_file():
-        fail(f"data file not found: {data_file}", ExitCode.USAGE)
+    with reported():
+        settings = _checked_params(data_file, params_file, overrides)
 
     with reported(), console.status("Azure ML pipeline job") as status:
         from pipelines.azure.training import train_in_dev
