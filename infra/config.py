@@ -35,6 +35,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra import pem
+
 PROJECT = "azure-mlops"
 """The Pulumi project (``Pulumi.yaml``'s ``name``; the copies outside infra/ are pinned to it by
 ``tests/test_shared_facts.py``)."""
@@ -48,7 +50,9 @@ EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
-OBJECT_KEYS = frozenset({"compute", "containerRegistry", "containerInstance", "aks", "keyVault"})
+OBJECT_KEYS = frozenset(
+    {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry"}
+)
 SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
 
 Environment = Literal["dev", "qa", "prod"]
@@ -114,30 +118,39 @@ class ContainerInstanceSettings(BaseModel):
     memory_gb: float = Field(1.5, ge=0.5, le=16.0)
 
 
+# A DNS name (the TLS certificate's subject), as the inference router's sslCname.
+DnsName = Annotated[str, StringConstraints(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]
+# A Kubernetes secret name (RFC 1123 subdomain).
+KubernetesName = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+]
+HA_MIN_NODES = 3
+"""``inferenceRouterHA`` runs three router replicas and "requires at least three worker nodes"
+(Learn, how-to-deploy-kubernetes-extension, configuration settings)."""
+
+
 class AksSettings(BaseModel):
     """The prod scoring target: AKS, attached to the workspace as Kubernetes compute."""
 
     model_config = _model_config()
 
     enabled: bool | None = None  # None: on in prod, off elsewhere
-    node_count: int = Field(2, ge=1, le=100)
-    min_nodes: int = Field(2, ge=1, le=100)
-    max_nodes: int = Field(4, ge=1, le=100)
+    # Three nodes at least, always: the inference router runs highly available (three replicas)
+    # only on three or more worker nodes, and the autoscaler never goes below minNodes.
+    node_count: int = Field(HA_MIN_NODES, ge=1, le=100)
+    min_nodes: int = Field(HA_MIN_NODES, ge=1, le=100)
+    max_nodes: int = Field(5, ge=1, le=100)
     vm_size: VmSize = "Standard_D4s_v5"
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")] | None = None
     tier: Literal["Free", "Standard", "Premium"] = "Standard"
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "stable"
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
     admin_group_object_ids: tuple[Guid, ...] = ()
-    # TLS for the inference router: a DNS name, with the certificate and key in the secret
-    # settings aksSslCertPem / aksSslKeyPem. Without it the router serves plain HTTP.
-    ssl_cname: (
-        Annotated[
-            str,
-            StringConstraints(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$"),
-        ]
-        | None
-    ) = None
+    # TLS for the inference router (required): the DNS name clients call, with the certificate
+    # and key either in the secret settings aksSslCertPem / aksSslKeyPem or in a Kubernetes
+    # secret (cert.pem, key.pem) in the azureml namespace named by sslSecret.
+    ssl_cname: DnsName | None = None
+    ssl_secret: KubernetesName | None = None
 
     @model_validator(mode="after")
     def _counts_consistent(self) -> AksSettings:
@@ -148,6 +161,11 @@ class AksSettings(BaseModel):
             )
         return self
 
+    @property
+    def router_ha(self) -> bool:
+        """Whether the inference router can run its three replicas on separate nodes."""
+        return self.min_nodes >= HA_MIN_NODES
+
 
 class KeyVaultSettings(BaseModel):
     """Key Vault recovery settings (soft delete is always on)."""
@@ -156,6 +174,36 @@ class KeyVaultSettings(BaseModel):
 
     purge_protection: bool = True
     soft_delete_retention_days: int = Field(90, ge=7, le=90)
+
+
+class ModelRegistrySettings(BaseModel):
+    """An Azure ML registry the stacks share models through (off unless ``name`` is set)."""
+
+    model_config = _model_config()
+
+    # Learn, how-to-manage-registries: 2-32 characters, alphanumerics, underscore and hyphen,
+    # starting with an alphanumeric; unique in the Entra tenant; cannot be renamed.
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] | None = None
+    create: bool = False  # exactly one stack creates it; the others reference it by name
+    # Where the registry lives when another stack created it (this subscription): lets this
+    # stack grant its workspace identity "AzureML Registry User" on it.
+    resource_group_name: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]$")] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _name_when_used(self) -> ModelRegistrySettings:
+        if self.name is None and (self.create or self.resource_group_name is not None):
+            raise ValueError(
+                "modelRegistry.name is required with create or resourceGroupName "
+                "(2-32 characters: letters, digits, '_' and '-', starting with a letter or digit)"
+            )
+        if self.create and self.resource_group_name is not None:
+            raise ValueError(
+                "modelRegistry.resourceGroupName names another stack's registry: leave it out "
+                "with create: true (the registry goes in this stack's resource group)"
+            )
+        return self
 
 
 class Settings(BaseModel):
@@ -178,6 +226,7 @@ class Settings(BaseModel):
     container_instance: ContainerInstanceSettings = ContainerInstanceSettings()
     aks: AksSettings = AksSettings()
     key_vault: KeyVaultSettings = KeyVaultSettings()
+    model_registry: ModelRegistrySettings = ModelRegistrySettings()
     # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
     scoring_image: Annotated[
         str,
@@ -197,6 +246,20 @@ class Settings(BaseModel):
     def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters long")
+        return value
+
+    @field_validator("aks_ssl_cert_pem")
+    @classmethod
+    def _certificate_pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            pem.check_certificate_chain(value.get_secret_value())
+        return value
+
+    @field_validator("aks_ssl_key_pem")
+    @classmethod
+    def _key_pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            pem.check_private_key(value.get_secret_value())
         return value
 
     @model_validator(mode="after")
@@ -221,17 +284,56 @@ class Settings(BaseModel):
                 raise ValueError(
                     f"{key}: {str(value).lower()} is not allowed in the {env} environment (allowed: {shown})"
                 )
-        if self.aks.ssl_cname and (self.aks_ssl_cert_pem is None or self.aks_ssl_key_pem is None):
-            raise ValueError(
-                "aks.sslCname is set: the secret settings aksSslCertPem and aksSslKeyPem "
-                "(PEM certificate and key) are required too"
-            )
+        if aks_on:
+            self._check_aks_serving()
         if (aci_on or aks_on) and not self.container_registry.enabled:
             raise ValueError(
                 "containerRegistry.enabled: false is not allowed when a scoring target "
                 "(containerInstance or aks) is enabled (allowed: true)"
             )
         return self
+
+    def _check_aks_serving(self) -> None:
+        """TLS is required (no HTTP), and the router's HA needs three nodes."""
+        aks = self.aks
+        has_pem = self.aks_ssl_cert_pem is not None or self.aks_ssl_key_pem is not None
+        if aks.ssl_cname is None:
+            raise ValueError(
+                "aks.sslCname is required: the prod inference router serves HTTPS only (Azure ML "
+                "documents HTTP, allowInsecureConnections=True, for development or testing). Set "
+                "aks.sslCname to the DNS name on the certificate, and the certificate either as "
+                "the secret settings aksSslCertPem and aksSslKeyPem "
+                '(pulumi config set --secret azure-mlops:aksSslCertPem -- "$(cat fullchain.pem)") '
+                "or as aks.sslSecret (a Kubernetes secret with cert.pem and key.pem in the azureml "
+                "namespace); see docs/infra.md, 'TLS for prod scoring'"
+            )
+        if aks.ssl_secret is not None and has_pem:
+            raise ValueError(
+                "aks.sslSecret and the secret settings aksSslCertPem/aksSslKeyPem are both set: "
+                "give the certificate one way only"
+            )
+        if aks.ssl_secret is None and (self.aks_ssl_cert_pem is None or self.aks_ssl_key_pem is None):
+            missing = [
+                key
+                for key, value in (
+                    ("aksSslCertPem", self.aks_ssl_cert_pem),
+                    ("aksSslKeyPem", self.aks_ssl_key_pem),
+                )
+                if value is None
+            ]
+            raise ValueError(
+                f"aks.sslCname is set but the secret settings {' and '.join(missing)} are missing: "
+                "set the certificate (full chain, PEM) and its key (PEM, no passphrase) with "
+                '`pulumi config set --secret azure-mlops:aksSslCertPem -- "$(cat fullchain.pem)"` '
+                'and `pulumi config set --secret azure-mlops:aksSslKeyPem -- "$(cat privkey.pem)"`, '
+                "or name a Kubernetes secret with aks.sslSecret"
+            )
+        if self.environment == "prod" and not aks.router_ha:
+            raise ValueError(
+                f"aks.minNodes: {aks.min_nodes} is not allowed in the prod environment (allowed: "
+                f"{HA_MIN_NODES} or more): the inference router runs three replicas for high "
+                "availability, which needs at least three worker nodes"
+            )
 
     @property
     def compute_enabled(self) -> bool:

@@ -50,6 +50,8 @@ RULES: dict[str, NameRule] = {
     "aks_node_pool": NameRule(r"^[a-z][a-z0-9]*$", 1, 12, "AKS node pool"),
     "kubernetes_compute": NameRule(r"^[a-z][a-z0-9-]*[a-z0-9]$", 2, 16, "AML compute"),
     "ml_extension": NameRule(r"^[a-z][a-z0-9-]*[a-z0-9]$", 1, 253, "cluster extension"),
+    # AKS REST API, trustedAccessRoleBindings: "maxLength: 24, pattern: ^([A-Za-z0-9-])+$"
+    "trusted_access_binding": NameRule(r"^[A-Za-z0-9-]+$", 1, 24, "Trusted Access role binding"),
 }
 
 
@@ -80,6 +82,7 @@ class ResourceNames:
     aks_node_pool: str
     kubernetes_compute: str
     ml_extension: str
+    trusted_access_binding: str
 
     @classmethod
     def for_stack(cls, prefix: str, environment: str, stack: str) -> ResourceNames:
@@ -103,6 +106,7 @@ class ResourceNames:
             aks_node_pool="system",
             kubernetes_compute="aks-inference",
             ml_extension="azureml",
+            trusted_access_binding=f"aml-{prefix}-{h}",
         )
         names.check()
         return names

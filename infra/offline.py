@@ -13,8 +13,11 @@ environments can be evaluated in one process.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
+import dataclasses
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -38,6 +41,19 @@ MOCK_TENANT_ID = "11111111-1111-1111-1111-111111111111"
 # stands in for `secure:` config values, which cannot be decrypted offline
 MOCK_SECRET_VALUE = "offline-placeholder-secret-value"  # noqa: S105
 DEFAULT_EXPIRES_AT = "2099-12-31T23:59:59Z"
+
+
+def _pem(label: str, text: str) -> str:
+    body = base64.b64encode(text.encode()).decode()
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+# Secret settings whose value has a shape the program checks: their stand-ins have that shape.
+SECRET_STAND_INS = {
+    f"{NAMESPACE}:aksSslCertPem": _pem("CERTIFICATE", "offline stand-in certificate"),
+    f"{NAMESPACE}:aksSslKeyPem": _pem("PRIVATE KEY", "offline stand-in key"),
+}
+OFFLINE_SSL_CNAME = "scoring.offline.invalid"  # RFC 2606: never resolves
 
 # The engine protocol's marker for secret values (pulumi.runtime.rpc).
 _SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105
@@ -81,6 +97,7 @@ class CapturedResource:
     parent_urn: str
     custom: bool
     inputs: Mapping[str, Any]
+    dependencies: tuple[str, ...] = ()  # URNs (explicit depends_on and the inputs' resources)
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -108,6 +125,7 @@ class OfflineRun:
     config: Mapping[str, str]
     resources: tuple[CapturedResource, ...]
     outputs: Mapping[str, StackOutput] = field(default_factory=dict)
+    stand_ins: tuple[str, ...] = ()  # settings the offline run supplied (see :func:`stack_config`)
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -127,19 +145,52 @@ class OfflineRun:
 # Stack config as the Pulumi CLI would pass it
 
 
+def _secret_placeholder(key: str) -> str:
+    return SECRET_STAND_INS.get(key, MOCK_SECRET_VALUE)
+
+
+def tls_stand_ins(stack: str, raw: dict[str, str], secure: set[str]) -> list[str]:
+    """Supply the prod TLS settings a stack file leaves to its operator (in place).
+
+    Prod refuses to start without TLS for the inference router, and the certificate is the
+    operator's (``pulumi config set --secret``): a committed ``Pulumi.prod.yaml`` has none. The
+    offline run stands in a never-resolving name and PEM-shaped placeholders for what is
+    missing, and says so (:attr:`OfflineRun.stand_ins`); a real run has no such fallback.
+    """
+    environment, _ = environment_of(stack)
+    if environment != "prod":
+        return []
+    added: list[str] = []
+    aks_key = f"{NAMESPACE}:aks"
+    aks = json.loads(raw.get(aks_key, "{}"))
+    if isinstance(aks, dict) and "sslSecret" not in aks:
+        if "sslCname" not in aks:
+            aks["sslCname"] = OFFLINE_SSL_CNAME
+            raw[aks_key] = json.dumps(aks)
+            added.append(f"{aks_key}.sslCname")
+        for key, value in SECRET_STAND_INS.items():
+            if key not in raw:
+                raw[key] = value
+                secure.add(key)
+                added.append(key)
+    return added
+
+
 def stack_config(
     stack: str,
     *,
     root: Path = PROJECT_ROOT,
     overrides: Mapping[str, Any] | None = None,
     expires_at: str | None = DEFAULT_EXPIRES_AT,
+    stand_ins: list[str] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """The raw config and secret keys of ``stack``, from ``Pulumi.<stack>.yaml``.
 
     ``dev-<id>`` stacks usually have no file of their own: they get only ``expiresAt`` (and the
     program itself lays dev's settings underneath, as it does for real). ``secure:`` values are
     replaced by a placeholder, as they cannot be decrypted offline. ``overrides`` are YAML-typed
-    values laid on top (``None`` removes a key).
+    values laid on top (``None`` removes a key). Pass a list as ``stand_ins`` to have the prod TLS
+    settings the file leaves out supplied (:func:`tls_stand_ins`); their keys are appended to it.
     """
     _, short_lived = environment_of(stack)
     document = read_stack_file(stack, root)
@@ -147,17 +198,19 @@ def stack_config(
         document.setdefault(f"{NAMESPACE}:expiresAt", expires_at)
     raw, secure = yaml_config_to_raw(document)
     for key in secure:
-        raw[key] = MOCK_SECRET_VALUE
+        raw[key] = _secret_placeholder(key)
     if overrides:
         extra, extra_secure = yaml_config_to_raw({k: v for k, v in overrides.items() if v is not None})
         for key in extra_secure:
-            extra[key] = MOCK_SECRET_VALUE
+            extra[key] = _secret_placeholder(key)
         raw.update(extra)
         secure |= extra_secure
         for key, value in overrides.items():
             if value is None:
                 raw.pop(key, None)
                 secure.discard(key)
+    if stand_ins is not None:
+        stand_ins.extend(tls_stand_ins(stack, raw, secure))
     return raw, secure
 
 
@@ -180,6 +233,7 @@ _ARM_TYPES = {
     "azure-native:machinelearningservices:Workspace": ("Microsoft.MachineLearningServices/workspaces"),
     "azure-native:containerinstance:ContainerGroup": "Microsoft.ContainerInstance/containerGroups",
     "azure-native:containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
+    "azure-native:machinelearningservices:Registry": "Microsoft.MachineLearningServices/registries",
 }
 
 # The input that carries each resource type's Azure name.
@@ -196,6 +250,8 @@ NAME_INPUTS = {
     "azure-native:containerinstance:ContainerGroup": "containerGroupName",
     "azure-native:containerservice:ManagedCluster": "resourceName",
     "azure-native:kubernetesconfiguration:Extension": "extensionName",
+    "azure-native:containerservice:TrustedAccessRoleBinding": "trustedAccessRoleBindingName",
+    "azure-native:machinelearningservices:Registry": "registryName",
 }
 
 
@@ -216,6 +272,11 @@ def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str,
         id_ = (
             f"{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/"
             f"workspaces/{ws}/computes/{azure_name}"
+        )
+    elif type_ == "azure-native:containerservice:TrustedAccessRoleBinding":
+        id_ = (
+            f"{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/"
+            f"{plain.get('resourceName', 'cluster')}/trustedAccessRoleBindings/{azure_name}"
         )
     elif type_ == "azure-native:authorization:RoleAssignment":
         id_ = f"{plain.get('scope', sub)}/providers/Microsoft.Authorization/roleAssignments/" + _guid(
@@ -316,6 +377,7 @@ def _make_monitor(mocks: Any, captured: list[CapturedResource]) -> Any:
                         parent_urn=request.parent,
                         custom=bool(request.custom),
                         inputs=rpc.deserialize_properties(request.object),
+                        dependencies=tuple(request.dependencies),
                     )
                 )
             return response
@@ -408,9 +470,17 @@ def run_stack(
     overrides: Mapping[str, Any] | None = None,
     expires_at: str | None = DEFAULT_EXPIRES_AT,
 ) -> OfflineRun:
-    """Run the program for ``stack`` with its ``Pulumi.<stack>.yaml`` config (plus overrides)."""
-    config, secrets = stack_config(stack, root=root, overrides=overrides, expires_at=expires_at)
-    return run_program(stack, config, secrets)
+    """Run the program for ``stack`` with its ``Pulumi.<stack>.yaml`` config (plus overrides).
+
+    Prod TLS settings the file leaves out are stood in (:func:`tls_stand_ins`) and listed in the
+    result's ``stand_ins``.
+    """
+    stand_ins: list[str] = []
+    config, secrets = stack_config(
+        stack, root=root, overrides=overrides, expires_at=expires_at, stand_ins=stand_ins
+    )
+    run = run_program(stack, config, secrets)
+    return dataclasses.replace(run, stand_ins=tuple(stand_ins))
 
 
 __all__ = [

@@ -48,8 +48,12 @@ def plan_lines(run: OfflineRun, *, details: bool = False) -> list[str]:
     components = [r for r in run.resources if not r.custom]
     custom = run.custom_resources
     lines = [
-        f"stack {run.stack}: {len(custom)} Azure resources in {len(components)} components",
+        f"stack {run.stack}: {len(custom)} resources in {len(components)} components",
     ]
+    if run.stand_ins:
+        lines.append(
+            "offline stand-ins (not in the stack file; a real run needs them): " + ", ".join(run.stand_ins)
+        )
     for resource in _sorted(run):
         indent = "  " if not resource.custom else "    "
         name = _azure_name(resource)

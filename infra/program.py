@@ -18,6 +18,7 @@ from infra.components.aci import ContainerInstanceServing, ContainerInstanceServ
 from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
+from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
 from infra.config import PROJECT, Settings, load_settings
 from infra.naming import ResourceNames
 from infra.tags import standard_tags
@@ -79,8 +80,29 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
         "identityPrincipalId": core.identity_principal_id,
     }
     if core.registry_login_server is not None and core.registry_name is not None:
+        assert core.registry_id is not None
         outputs["registryName"] = core.registry_name
         outputs["registryLoginServer"] = core.registry_login_server
+        # `az acr import --registry <id>` names the source registry by resource id (docs/infra.md)
+        outputs["registryId"] = core.registry_id
+
+    model_registry = settings.model_registry
+    if model_registry.name is not None:
+        shared = ModelRegistry(
+            "models",
+            ModelRegistryArgs(
+                registry_name=model_registry.name,
+                create=model_registry.create,
+                location=settings.location,
+                tags=tags,
+                subscription_id=subscription_id,
+                resource_group_name=(
+                    core.resource_group_name if model_registry.create else model_registry.resource_group_name
+                ),
+                workspace_principal_id=core.identity_principal_id,
+            ),
+        )
+        outputs["modelRegistryName"] = shared.registry_name
 
     if settings.compute_enabled:
         compute = TrainingCompute(
@@ -135,6 +157,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
 
     if settings.aks_enabled:
         assert core.registry_id is not None
+        assert settings.aks.ssl_cname is not None  # required by Settings when AKS is on
         aks = KubernetesServing(
             "serving",
             KubernetesServingArgs(
@@ -150,7 +173,10 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 subscription_id=subscription_id,
                 resource_group_name=core.resource_group_name,
                 workspace_name=core.workspace_name,
+                workspace_id=core.workspace_id,
                 workspace_identity_id=core.identity_id,
+                workspace_identity_principal_id=core.identity_principal_id,
+                trusted_access_binding_name=names.trusted_access_binding,
                 registry_id=core.registry_id,
                 log_analytics_workspace_id=core.log_analytics_workspace_id,
                 kubernetes_version=settings.aks.kubernetes_version,
@@ -162,18 +188,18 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 upgrade_channel=settings.aks.upgrade_channel,
                 node_os_upgrade_channel=settings.aks.node_os_upgrade_channel,
                 admin_group_object_ids=settings.aks.admin_group_object_ids,
+                router_ha=settings.aks.router_ha,
                 ssl_cname=settings.aks.ssl_cname,
+                ssl_secret=settings.aks.ssl_secret,
                 ssl_cert_pem=_secret_or_none(settings.aks_ssl_cert_pem),
                 ssl_key_pem=_secret_or_none(settings.aks_ssl_key_pem),
             ),
         )
         outputs["aksClusterName"] = aks.cluster_name
         outputs["kubernetesComputeName"] = aks.kubernetes_compute_name
-        if not settings.aks.ssl_cname:
-            pulumi.log.warn(
-                "aks.sslCname is not set: the Azure ML inference router serves plain HTTP "
-                "(see docs/infra.md, 'TLS for prod scoring')"
-            )
+        # The host clients call: https://<scoringFqdn>/api/v1/endpoint/<endpoint>/score (the TLS
+        # certificate's name; its DNS record points at the azureml-fe load balancer).
+        outputs["scoringFqdn"] = aks.scoring_fqdn
     return outputs
 
 

@@ -56,11 +56,15 @@ class StackOutputs(BaseModel):
     # Container registry (every environment by default; dev can switch it off)
     registry_name: str | None = None
     registry_login_server: str | None = None
+    registry_id: str | None = None  # ARM id: `az acr import --registry <id>`
+    # The Azure ML registry the stacks share models through (azure-mlops:modelRegistry.name)
+    model_registry_name: str | None = None
 
     # Training (dev; optional in qa)
     compute_cluster_name: str | None = None
 
-    # qa scoring target (Azure Container Instance)
+    # qa scoring target (Azure Container Instance); scoring_fqdn also in prod: the TLS name
+    # (aks.sslCname) of the inference router
     container_group_name: str | None = None
     scoring_fqdn: str | None = None
     scoring_uri: str | None = None

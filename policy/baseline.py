@@ -18,10 +18,14 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 STORAGE = "azure-native:storage:StorageAccount"
@@ -30,6 +34,8 @@ REGISTRY = "azure-native:containerregistry:Registry"
 ML_COMPUTE = "azure-native:machinelearningservices:Compute"
 ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
 AKS = "azure-native:containerservice:ManagedCluster"
+TRUSTED_ACCESS_BINDING = "azure-native:containerservice:TrustedAccessRoleBinding"
+MLWORKLOAD_ROLE = "Microsoft.MachineLearningServices/workspaces/mlworkload"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
 CONTAINER_GROUP = "azure-native:containerinstance:ContainerGroup"
 
@@ -220,7 +226,63 @@ def _workspace_v1_legacy(args: ResourceValidationArgs, report: ReportViolation) 
 
 def _aks_local_accounts(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.props.get("disableLocalAccounts") is not True:
-        report("disableLocalAccounts must be true.", None)
+        report(
+            "disableLocalAccounts must be true (Entra ID only). Azure ML still reaches the cluster "
+            "through an AKS Trusted Access binding (policy aks-azureml-trusted-access).",
+            None,
+        )
+
+
+def _closure(resource: PolicyResource) -> list[PolicyResource]:
+    """Everything ``resource`` depends on, directly or through other resources."""
+    seen: dict[str, PolicyResource] = {}
+    todo = list(resource.dependencies)
+    while todo:
+        item = todo.pop()
+        if item.urn not in seen:
+            seen[item.urn] = item
+            todo.extend(item.dependencies)
+    return list(seen.values())
+
+
+def _aks_azureml_trusted_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An Azure ML attach of a cluster without local accounts goes through Trusted Access.
+
+    "Disabling local accounts for AKS is not supported by Azure Machine Learning" (Learn,
+    how-to-deploy-kubernetes-extension, Limitations) unless AKS Trusted Access gives the workspace
+    the role mlworkload on the cluster, and "compute targets created before AzureML role binding
+    was created ... will not work" (Azure/AML-Kubernetes, docs/azureml-aks-ta-support.md).
+    """
+    clusters = {
+        str(r.props.get("resourceName")): r
+        for r in args.resources
+        if r.resource_type == AKS and r.props.get("disableLocalAccounts") is True
+    }
+    for compute in args.resources:
+        properties = compute.props.get("properties") if compute.resource_type == ML_COMPUTE else None
+        if not isinstance(properties, Mapping) or properties.get("computeType") != "Kubernetes":
+            continue
+        cluster_name = str(properties.get("resourceId", "")).rsplit("/", 1)[-1]
+        if cluster_name not in clusters:
+            continue
+        workspace = str(compute.props.get("workspaceName", "")).lower()
+        bindings = [
+            r
+            for r in _closure(compute)
+            if r.resource_type == TRUSTED_ACCESS_BINDING
+            and r.props.get("resourceName") == cluster_name
+            and MLWORKLOAD_ROLE in (r.props.get("roles") or [])
+            and str(r.props.get("sourceResourceId", "")).lower().endswith(f"/workspaces/{workspace}")
+        ]
+        if not bindings:
+            report(
+                f"the Kubernetes compute {compute.name!r} attaches the cluster {cluster_name!r}, which "
+                "has local accounts disabled: Azure ML reaches it only through AKS Trusted Access. "
+                "Declare containerservice.TrustedAccessRoleBinding(roles=['"
+                f"{MLWORKLOAD_ROLE}'], source_resource_id=<the workspace's ARM id>) on the cluster "
+                "and make the compute depend on it (docs/infra.md, 'AKS local accounts').",
+                compute.urn,
+            )
 
 
 def _aks_azure_rbac(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -304,7 +366,7 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
             )
 
 
-POLICIES: list[ResourceValidationPolicy] = [
+POLICIES: list[Policy] = [
     _policy(
         "storage-secure-transfer",
         "Storage accounts accept HTTPS only.",
@@ -392,6 +454,15 @@ POLICIES: list[ResourceValidationPolicy] = [
         "AKS clusters have local accounts off.",
         AKS,
         _aks_local_accounts,
+    ),
+    StackValidationPolicy(
+        name="aks-azureml-trusted-access",
+        description=(
+            "An Azure ML Kubernetes compute attaches a cluster without local accounts only after an "
+            "AKS Trusted Access binding (mlworkload) for its workspace."
+        ),
+        validate=_aks_azureml_trusted_access,
+        enforcement_level=EnforcementLevel.MANDATORY,
     ),
     _policy(
         "aks-azure-rbac",

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
+    Policy,
     PolicyCustomTimeouts,
+    PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 from policy.baseline import POLICIES, POLICY_NAMES
@@ -26,12 +30,14 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 @dataclass(frozen=True)
 class ResourceToCheck:
-    """A resource as the analyzer sees it: type, name, URN and plain (unwrapped) inputs."""
+    """A resource as the analyzer sees it: type, name, URN, plain (unwrapped) inputs and the
+    URNs it depends on."""
 
     type: str
     name: str
     urn: str
     props: Mapping[str, Any]
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,14 +68,26 @@ def load_pack_config(environment: str) -> dict[str, Any]:
     return config
 
 
+def _policy_resources(items: list[ResourceToCheck], options: PolicyResourceOptions) -> list[PolicyResource]:
+    """The resources as a stack policy sees them, dependencies linked."""
+    by_urn = {
+        item.urn: PolicyResource(item.type, item.props, item.urn, item.name, options, None, None, [], {})
+        for item in items
+    }
+    for item in items:
+        by_urn[item.urn].dependencies.extend(by_urn[u] for u in item.dependencies if u in by_urn)
+    return list(by_urn.values())
+
+
 def check_resources(
     resources: Iterable[ResourceToCheck],
     pack_config: Mapping[str, Any] | None = None,
-    policies: Iterable[ResourceValidationPolicy] = POLICIES,
+    policies: Iterable[Policy] = POLICIES,
 ) -> list[Violation]:
-    """Every violation of ``policies`` by ``resources``."""
+    """Every violation of ``policies`` by ``resources`` (resource and stack policies)."""
     pack_config = pack_config or {}
     items = list(resources)
+    by_urn = {item.urn: item for item in items}
     options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
     violations: list[Violation] = []
     for policy in policies:
@@ -79,6 +97,26 @@ def check_resources(
         if entry.get("enforcementLevel") == "disabled":
             continue
         config = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        if isinstance(policy, StackValidationPolicy):
+
+            def report_stack(message: str, urn: str | None = None, *, _policy: str = policy.name) -> None:
+                found = by_urn.get(urn or "")
+                violations.append(
+                    Violation(
+                        _policy,
+                        found.type if found else "stack",
+                        found.name if found else "",
+                        urn or "",
+                        message,
+                    )
+                )
+
+            stack_args = StackValidationArgs(_policy_resources(items, options), config)
+            if policy.validate(stack_args, report_stack) is not None:
+                raise TypeError(f"policy {policy.name} returned an awaitable")
+            continue
+        if not isinstance(policy, ResourceValidationPolicy):
+            raise TypeError(f"policy {policy.name}: unsupported kind {type(policy).__name__}")
         for resource in items:
             args = ResourceValidationArgs(
                 resource.type,

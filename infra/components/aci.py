@@ -15,6 +15,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerinstance, managedidentity
 
 from infra.components import roles
+from infra.components.propagation import wait_for_grants
 
 SCORING_PORT = 5001
 LIVENESS_PATH = "/health/live"
@@ -80,6 +81,8 @@ class ContainerInstanceServing(pulumi.ComponentResource):
             scope=args.registry_id,
             opts=child,
         )
+        # The group pulls the image with this identity at creation: wait for AcrPull to apply.
+        settled = wait_for_grants(f"{name}-id-wait", {"acr-pull": acr_pull}, self)
 
         env: list[containerinstance.EnvironmentVariableArgs] = [
             containerinstance.EnvironmentVariableArgs(name="SCORING_MODEL_VERSION", value=args.model_version),
@@ -145,7 +148,7 @@ class ContainerInstanceServing(pulumi.ComponentResource):
                 ports=[containerinstance.PortArgs(port=SCORING_PORT, protocol="TCP")],
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[acr_pull]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[acr_pull, settled]),
         )
 
         self.container_group_name = group.name

@@ -2,8 +2,18 @@
 
 An AKS cluster (local accounts off, Entra ID with Azure RBAC, network policy, automatic upgrade
 channels, managed identity, an autoscaling system pool), the Azure ML Kubernetes extension with
-inference enabled, and the cluster attached to the workspace as Kubernetes compute, where the
-pipelines create Kubernetes online endpoints with blue/green deployments.
+inference enabled and HTTPS only, and the cluster attached to the workspace as Kubernetes compute,
+where the pipelines create Kubernetes online endpoints with blue/green deployments.
+
+Local accounts stay off. Azure ML reaches such a cluster through AKS Trusted Access: a role binding
+``Microsoft.MachineLearningServices/workspaces/mlworkload`` for the workspace, which must exist
+before the compute is attached ("compute targets created before AzureML role binding was created
+... will not work", Azure/AML-Kubernetes@b533ee43ba7c8641c61c8b03ae4c674b0f711451:
+docs/azureml-aks-ta-support.md; AzureCloud only). The workspace's user-assigned identity gets the
+roles Learn lists for attaching with such an identity (how-to-attach-kubernetes-to-workspace:
+Reader, Kubernetes Extension Contributor, Azure Kubernetes Service Cluster Admin Role, and
+Contributor for a cluster that uses Trusted Access), and the attach waits for all of it to take
+effect (``propagation``).
 """
 
 from __future__ import annotations
@@ -19,9 +29,17 @@ from pulumi_azure_native import (
 )
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.components import roles
+from infra.components import aml_extension, roles
+from infra.components.propagation import wait_for_grants
 
-INFERENCE_NAMESPACE = "azureml"
+# What the workspace identity needs on the cluster to attach it (Learn,
+# how-to-attach-kubernetes-to-workspace, "Attach to workspace with user-assigned managed identity").
+ATTACH_ROLES = {
+    "reader": roles.READER,
+    "extension-contributor": roles.KUBERNETES_EXTENSION_CONTRIBUTOR,
+    "cluster-admin": roles.AKS_CLUSTER_ADMIN,
+    "contributor": roles.CONTRIBUTOR,  # "Required only for AKS clusters that use Trusted Access"
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,10 @@ class KubernetesServingArgs:
     subscription_id: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
     workspace_name: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
     workspace_identity_id: pulumi.Input[str]
+    workspace_identity_principal_id: pulumi.Input[str]
+    trusted_access_binding_name: str
     registry_id: pulumi.Input[str]
     log_analytics_workspace_id: pulumi.Input[str]
     kubernetes_version: str | None
@@ -52,7 +73,9 @@ class KubernetesServingArgs:
     upgrade_channel: str
     node_os_upgrade_channel: str
     admin_group_object_ids: Sequence[str]
-    ssl_cname: str | None = None
+    router_ha: bool
+    ssl_cname: str
+    ssl_secret: str | None = None  # a Kubernetes secret in azureml, or the two PEM secrets below
     ssl_cert_pem: pulumi.Input[str] | None = None
     ssl_key_pem: pulumi.Input[str] | None = None
 
@@ -64,6 +87,7 @@ class KubernetesServing(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     kubernetes_compute_name: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
+    scoring_fqdn: pulumi.Output[str]
 
     def __init__(
         self,
@@ -72,7 +96,6 @@ class KubernetesServing(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("azure-mlops:infra:KubernetesServing", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
         cluster = containerservice.ManagedCluster(
@@ -144,53 +167,18 @@ class KubernetesServing(pulumi.ComponentResource):
         kubelet_object_id = cluster.identity_profile.apply(
             lambda profile: (profile or {})["kubeletidentity"].object_id or ""
         )
-        acr_pull = authorization.RoleAssignment(
-            f"{name}-kubelet-acr-pull",
-            principal_id=kubelet_object_id,
-            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-            role_definition_id=roles.role_definition_id(args.subscription_id, roles.ACR_PULL),
-            scope=args.registry_id,
-            opts=child,
-        )
-
-        settings: dict[str, pulumi.Input[str]] = {
-            "enableTraining": "False",
-            "enableInference": "True",
-            "inferenceRouterServiceType": "LoadBalancer",
-            "inferenceRouterHA": "True",
-            "clusterPurpose": "FastProd",
-            "installNvidiaDevicePlugin": "False",
-            "installDcgmExporter": "False",
-            "allowInsecureConnections": "False" if args.ssl_cname else "True",
-        }
-        protected: dict[str, pulumi.Input[str]] | None = None
-        if args.ssl_cname:
-            assert args.ssl_cert_pem is not None and args.ssl_key_pem is not None
-            settings["sslCname"] = args.ssl_cname
-            protected = {
-                "sslCertPemFile": pulumi.Output.secret(args.ssl_cert_pem),
-                "sslKeyPemFile": pulumi.Output.secret(args.ssl_key_pem),
-            }
-        extension = kubernetesconfiguration.Extension(
-            f"{name}-azureml",
-            extension_name=args.extension_name,
-            extension_type="Microsoft.AzureML.Kubernetes",
-            cluster_name=cluster.name,
-            cluster_resource_name="managedClusters",
-            cluster_rp="Microsoft.ContainerService",
+        grants = self._create_grants(name, args, cluster, kubelet_object_id)
+        binding = containerservice.TrustedAccessRoleBinding(
+            f"{name}-aml-trusted-access",
+            trusted_access_role_binding_name=args.trusted_access_binding_name,
             resource_group_name=args.resource_group_name,
-            auto_upgrade_minor_version=True,
-            release_train="stable",
-            identity=kubernetesconfiguration.IdentityArgs(
-                type=kubernetesconfiguration.ResourceIdentityType.SYSTEM_ASSIGNED
-            ),
-            scope=kubernetesconfiguration.ScopeArgs(
-                cluster=kubernetesconfiguration.ScopeClusterArgs(release_namespace=INFERENCE_NAMESPACE)
-            ),
-            configuration_settings=settings,
-            configuration_protected_settings=protected,
-            opts=child,
+            resource_name_=args.cluster_name,
+            roles=[roles.MLWORKLOAD_TRUSTED_ACCESS_ROLE],
+            source_resource_id=args.workspace_id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
+        extension = self._create_extension(name, args, cluster)
+        settled = wait_for_grants(f"{name}-attach-wait", {**grants, "trusted-access": binding}, self)
 
         compute = ml.Compute(
             f"{name}-compute",
@@ -209,17 +197,89 @@ class KubernetesServing(pulumi.ComponentResource):
                 properties=ml.KubernetesPropertiesArgs(namespace="default"),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[extension, acr_pull]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[extension, binding, settled]),
         )
 
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
         self.kubernetes_compute_name = compute.name
         self.kubelet_object_id = kubelet_object_id
+        self.scoring_fqdn = pulumi.Output.from_input(args.ssl_cname)
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
                 "clusterId": self.cluster_id,
                 "kubernetesComputeName": self.kubernetes_compute_name,
+                "scoringFqdn": self.scoring_fqdn,
             }
+        )
+
+    def _create_grants(
+        self,
+        name: str,
+        args: KubernetesServingArgs,
+        cluster: containerservice.ManagedCluster,
+        kubelet_object_id: pulumi.Output[str],
+    ) -> dict[str, authorization.RoleAssignment]:
+        """AcrPull for the kubelet; the attach roles for the workspace identity on the cluster."""
+        child = pulumi.ResourceOptions(parent=self)
+        grants = {
+            "kubelet-acr-pull": authorization.RoleAssignment(
+                f"{name}-kubelet-acr-pull",
+                principal_id=kubelet_object_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=roles.role_definition_id(args.subscription_id, roles.ACR_PULL),
+                scope=args.registry_id,
+                opts=child,
+            )
+        }
+        for suffix, role in ATTACH_ROLES.items():
+            grants[f"ws-{suffix}"] = authorization.RoleAssignment(
+                f"{name}-ws-{suffix}",
+                principal_id=args.workspace_identity_principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=roles.role_definition_id(args.subscription_id, role),
+                scope=cluster.id,
+                opts=child,
+            )
+        return grants
+
+    def _create_extension(
+        self, name: str, args: KubernetesServingArgs, cluster: containerservice.ManagedCluster
+    ) -> kubernetesconfiguration.Extension:
+        """The Azure ML extension, with the settings Microsoft's installers send, HTTPS only."""
+        settings = aml_extension.configuration_settings(
+            cluster_id=cluster.id,
+            cluster_name=args.cluster_name,
+            location=args.location,
+            router_ha=args.router_ha,
+            ssl_cname=args.ssl_cname,
+            ssl_secret=args.ssl_secret,
+        )
+        protected: dict[str, pulumi.Input[str]] | None = None
+        if args.ssl_secret is None:
+            if args.ssl_cert_pem is None or args.ssl_key_pem is None:
+                raise ValueError("TLS needs ssl_secret or both ssl_cert_pem and ssl_key_pem")
+            protected = aml_extension.protected_settings(args.ssl_cert_pem, args.ssl_key_pem)
+        return kubernetesconfiguration.Extension(
+            f"{name}-azureml",
+            extension_name=args.extension_name,
+            extension_type=aml_extension.EXTENSION_TYPE,
+            cluster_name=cluster.name,
+            cluster_resource_name="managedClusters",
+            cluster_rp="Microsoft.ContainerService",
+            resource_group_name=args.resource_group_name,
+            auto_upgrade_minor_version=True,
+            release_train=aml_extension.RELEASE_TRAIN,
+            identity=kubernetesconfiguration.IdentityArgs(
+                type=kubernetesconfiguration.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
+            scope=kubernetesconfiguration.ScopeArgs(
+                cluster=kubernetesconfiguration.ScopeClusterArgs(
+                    release_namespace=aml_extension.RELEASE_NAMESPACE
+                )
+            ),
+            configuration_settings=settings,
+            configuration_protected_settings=protected,
+            opts=pulumi.ResourceOptions(parent=self),
         )

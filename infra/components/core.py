@@ -24,6 +24,7 @@ from pulumi_azure_native import (
 )
 
 from infra.components import roles
+from infra.components.propagation import wait_for_grants
 from infra.naming import ResourceNames
 
 
@@ -176,8 +177,8 @@ class WorkspaceCore(pulumi.ComponentResource):
         ]
         if registry is not None:
             grants.append(("cr-push", roles.ACR_PUSH, registry.id))
-        assignments = [
-            authorization.RoleAssignment(
+        assignments = {
+            suffix: authorization.RoleAssignment(
                 f"{name}-id-{suffix}",
                 principal_id=identity.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
@@ -186,7 +187,10 @@ class WorkspaceCore(pulumi.ComponentResource):
                 opts=child,
             )
             for suffix, role, scope in grants
-        ]
+        }
+        # Azure ML checks the identity's access to storage, Key Vault and the registry when it
+        # creates the workspace: wait until the new assignments take effect.
+        settled = wait_for_grants(f"{name}-id-wait", assignments, self)
 
         workspace = machinelearningservices.Workspace(
             f"{name}-mlw",
@@ -209,7 +213,7 @@ class WorkspaceCore(pulumi.ComponentResource):
             container_registry=registry.id if registry is not None else None,
             public_network_access=args.public_network_access,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=assignments),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*assignments.values(), settled]),
         )
 
         self.resource_group_name = rg.name
@@ -235,6 +239,7 @@ class WorkspaceCore(pulumi.ComponentResource):
                 "workspaceId": self.workspace_id,
                 "appInsightsConnectionString": self.app_insights_connection_string,
                 "keyVaultUri": self.key_vault_uri,
+                "registryId": self.registry_id,
                 "registryLoginServer": self.registry_login_server,
                 "identityId": self.identity_id,
                 "identityClientId": self.identity_client_id,

@@ -47,7 +47,9 @@ def _violations(run: object, stack: str) -> list[str]:
 
     assert isinstance(run, OfflineRun)
     environment, _ = environment_of(stack)
-    resources = [ResourceToCheck(r.type, r.name, r.urn, r.plain_inputs) for r in run.custom_resources]
+    resources = [
+        ResourceToCheck(r.type, r.name, r.urn, r.plain_inputs, r.dependencies) for r in run.custom_resources
+    ]
     return [str(v) for v in check_resources(resources, load_pack_config(environment))]
 
 

@@ -12,4 +12,6 @@ EXPIRES_AT = "2031-05-17T12:00:00Z"
 
 def to_check(run: OfflineRun) -> list[ResourceToCheck]:
     """A run's custom resources as the policy pack receives them."""
-    return [ResourceToCheck(r.type, r.name, r.urn, r.plain_inputs) for r in run.custom_resources]
+    return [
+        ResourceToCheck(r.type, r.name, r.urn, r.plain_inputs, r.dependencies) for r in run.custom_resources
+    ]

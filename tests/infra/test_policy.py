@@ -45,7 +45,7 @@ def test_relaxations_never_apply_to_prod_resources(runs: dict[str, OfflineRun]) 
         if r.type == "azure-native:keyvault:Vault":
             props["properties"].pop("enablePurgeProtection")
             props["properties"]["softDeleteRetentionInDays"] = 7
-        weakened.append(ResourceToCheck(r.type, r.name, r.urn, props))
+        weakened.append(ResourceToCheck(r.type, r.name, r.urn, props, r.dependencies))
     names = {v.policy for v in check_resources(weakened, load_pack_config("dev"))}
     assert names == {"keyvault-purge-protection", "keyvault-retention"}
 
@@ -133,8 +133,50 @@ def test_each_policy_names_its_insecure_setting(
     )
 
 
+TRUSTED_ACCESS = "azure-native:containerservice:TrustedAccessRoleBinding"
+
+
+@pytest.mark.parametrize("change", ["no binding", "attach not after it", "other role", "other workspace"])
+def test_an_attach_without_local_accounts_needs_the_trusted_access_binding_first(
+    runs: dict[str, OfflineRun], change: str
+) -> None:
+    resources = to_check(runs["prod"])
+    (binding,) = [r for r in resources if r.type == TRUSTED_ACCESS]
+    props = copy.deepcopy(dict(binding.props))
+    if change == "no binding":
+        resources.remove(binding)
+    elif change == "attach not after it":
+        resources = [
+            ResourceToCheck(r.type, r.name, r.urn, r.props, ())
+            if r.name in ("serving-compute", "serving-attach-wait")
+            else r
+            for r in resources
+        ]
+    else:
+        if change == "other role":
+            props["roles"] = ["Microsoft.MachineLearningServices/workspaces/reader"]
+        else:
+            props["sourceResourceId"] = props["sourceResourceId"] + "-other"
+        resources[resources.index(binding)] = ResourceToCheck(
+            binding.type, binding.name, binding.urn, props, binding.dependencies
+        )
+    violations = check_resources(resources, load_pack_config("prod"))
+    assert [(v.policy, v.resource_name) for v in violations] == [
+        ("aks-azureml-trusted-access", "serving-compute")
+    ]
+    assert "mlworkload" in violations[0].message
+
+
+def test_local_accounts_on_is_refused_and_says_why(runs: dict[str, OfflineRun]) -> None:
+    (cluster,) = [r for r in to_check(runs["prod"]) if r.name == "serving-aks"]
+    props = {**cluster.props, "disableLocalAccounts": False}
+    (violation,) = check_resources([ResourceToCheck(cluster.type, cluster.name, cluster.urn, props)])
+    assert violation.policy == "aks-local-accounts-disabled" and "Trusted Access" in violation.message
+
+
 def test_every_policy_has_an_insecure_example() -> None:
-    assert {m[0] for m in MUTATIONS} == POLICY_NAMES
+    stack_policies = {"aks-azureml-trusted-access"}  # its own test above
+    assert {m[0] for m in MUTATIONS} | stack_policies == POLICY_NAMES
     assert len(POLICIES) == len(POLICY_NAMES)
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from infra.config import ConfigError, parse_settings, read_stack_file, yaml_config_to_raw
-from infra.offline import run_stack
+from infra.config import ConfigError, Settings, parse_settings, read_stack_file, yaml_config_to_raw
+from infra.offline import SECRET_STAND_INS, run_stack
+
+CERT = SECRET_STAND_INS["azure-mlops:aksSslCertPem"]
+KEY = SECRET_STAND_INS["azure-mlops:aksSslKeyPem"]
+TLS_SECRETS = frozenset({"azure-mlops:aksSslCertPem", "azure-mlops:aksSslKeyPem"})
 
 
 def raw(stack: str = "dev", **overrides: object) -> dict[str, str]:
@@ -15,15 +21,31 @@ def raw(stack: str = "dev", **overrides: object) -> dict[str, str]:
     return values
 
 
+def with_tls(values: dict[str, str], cname: str = "scoring.ml.example.com") -> dict[str, str]:
+    """Prod values with the TLS settings an operator adds (the committed file leaves them out)."""
+    aks = json.loads(values["azure-mlops:aks"])
+    return {
+        **values,
+        "azure-mlops:aks": json.dumps({**aks, "sslCname": cname}),
+        "azure-mlops:aksSslCertPem": CERT,
+        "azure-mlops:aksSslKeyPem": KEY,
+    }
+
+
+def parse(stack: str, values: dict[str, str]) -> Settings:
+    return parse_settings(stack, values, TLS_SECRETS if stack == "prod" else frozenset())
+
+
 @pytest.mark.parametrize("stack", ["dev", "qa", "prod"])
 def test_committed_stack_files_are_valid(stack: str) -> None:
-    settings = parse_settings(stack, raw(stack))
+    values = raw(stack)
+    settings = parse(stack, with_tls(values) if stack == "prod" else values)
     assert settings.environment == stack
     assert not settings.short_lived and settings.expires_at is None
 
 
 def test_per_environment_topology_defaults() -> None:
-    dev, qa, prod = (parse_settings(s, raw(s)) for s in ("dev", "qa", "prod"))
+    dev, qa, prod = (parse(s, with_tls(raw(s)) if s == "prod" else raw(s)) for s in ("dev", "qa", "prod"))
     assert (dev.compute_enabled, dev.container_instance_enabled, dev.aks_enabled) == (
         True,
         False,

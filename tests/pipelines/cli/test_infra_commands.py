@@ -44,4 +44,4 @@ def test_diff_qa_to_prod() -> None:
     assert "  - azure-native:containerinstance:ContainerGroup  scoring-aci" in out
     assert "  ~ azure-native:storage:StorageAccount  core-st" in out
     assert 'tags.environment: "qa" -> "prod"' in out
-    assert "5 to add" in out and "4 to remove" in out
+    assert "11 to add" in out and "5 to remove" in out
