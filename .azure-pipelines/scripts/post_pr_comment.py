@@ -40,11 +40,13 @@ def _request(token: str) -> Send:
     return send
 
 
-def render(title: str, output: str, status: str) -> str:
-    """The comment's Markdown: a marker, a heading with the job status, the output's tail."""
+def render(title: str, output: str, status: str, extra: str = "") -> str:
+    """The comment's Markdown: a marker, a heading with the job status, the output's tail, then
+    ``extra`` (Markdown as is: the monthly cost block of `mlops infra cost --markdown`)."""
     text = output if len(output) <= MAX_CHARS else "…(truncated)…\n" + output[-MAX_CHARS:]
     fence = "~~~~" if "```" in text else "```"
-    return f"{MARKER.format(title=title)}\n#### {title} ({status})\n\n{fence}\n{text}\n{fence}\n"
+    body = f"{MARKER.format(title=title)}\n#### {title} ({status})\n\n{fence}\n{text}\n{fence}\n"
+    return body + (f"\n{extra.strip()}\n" if extra.strip() else "")
 
 
 def post(send: Send, threads_url: str, title: str, content: str) -> str:
@@ -75,17 +77,19 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     parser.add_argument("--title", required=True)
     parser.add_argument("--file", required=True, type=Path)
     parser.add_argument("--status", default="Succeeded")
+    parser.add_argument("--extra", type=Path, help="Markdown to add after the output (if the file exists)")
     args = parser.parse_args(argv)
     env = os.environ if env is None else env
     if not env.get("SYSTEM_PULLREQUEST_PULLREQUESTID"):
         print("not a pull-request build: no comment")
         return 0
     output = args.file.read_text(errors="replace") if args.file.is_file() else "(no output)"
+    extra = args.extra.read_text(errors="replace") if args.extra and args.extra.is_file() else ""
     done = post(
         _request(env["SYSTEM_ACCESSTOKEN"]),
         threads_url(env),
         args.title,
-        render(args.title, output, args.status),
+        render(args.title, output, args.status, extra),
     )
     print(f"comment {done}: {args.title}")
     return 0

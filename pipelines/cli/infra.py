@@ -1,4 +1,5 @@
-"""``mlops infra``: the offline plan of the Pulumi stacks (no cloud credentials needed), and
+"""``mlops infra``: the offline plan of the Pulumi stacks (no cloud credentials needed), their
+monthly cost (``cost``: the declared resources at Azure retail prices, ``pipelines.cost``), and
 ``carry-serving``, the step CI runs before ``pulumi up``/``preview`` of qa
 (``pipelines.azure.carry_serving``).
 
@@ -8,11 +9,12 @@ mocks. The imports are lazy so ``mlops --help`` stays fast.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import fail
+from pipelines.cli.common import errors, fail, reported
 from pipelines.errors import ExitCode
 
 app = typer.Typer(
@@ -94,6 +96,78 @@ def diff(
     assert isinstance(before, OfflineRun) and isinstance(after, OfflineRun)
     for line in diff_lines(before, after):
         typer.echo(line)
+
+
+@app.command("cost")
+def cost(
+    stack: Annotated[
+        str | None, typer.Option("--env", "--stack", help="The stack to estimate (dev, qa, prod, dev-<id>).")
+    ] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Compare: the stack to compare from.")] = None,
+    target: Annotated[str | None, typer.Option("--to", help="Compare: the stack to compare to.")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", help="An estimate (--json output) to compare --env with, e.g. the base branch's."
+        ),
+    ] = None,
+    prices_file: Annotated[
+        Path | None,
+        typer.Option("--prices-file", help="Read prices from this file only (offline; the cache's format)."),
+    ] = None,
+    currency: Annotated[
+        str, typer.Option("--currency", help="Currency of the prices (USD, EUR, ...).")
+    ] = "USD",
+    markdown_file: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write the pull-request comment block to this file."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Estimate a stack's monthly cost from its declared resources at Azure retail prices.
+
+    Per resource and in total; a cluster at 0 nodes, storage and vault operations cost per use and
+    are shown as rates. Prices are cached (.state/retail-prices.json, refreshed after 7 days).
+    `--from qa --to prod` shows the monthly difference between two stacks.
+    """
+    from pipelines.cli.stack_declaration import declared_stack
+    from pipelines.cost.estimate import Estimate, estimate_from_json
+    from pipelines.cost.render import delta_lines, markdown, text_lines
+    from pipelines.cost.run import estimate_stacks
+
+    comparing = source is not None or target is not None
+    if comparing and (source is None or target is None or stack is not None or baseline is not None):
+        fail("compare with both --from and --to (and neither --env nor --baseline)", ExitCode.USAGE)
+    if not comparing and stack is None:
+        fail("name a stack: --env dev|qa|prod|dev-<id> (or --from A --to B)", ExitCode.USAGE)
+    names = [source, target] if comparing else [stack]
+    with reported():
+        declared = [declared_stack(name) for name in names if name is not None]
+        estimates = estimate_stacks(declared, currency=currency.upper(), prices_file=prices_file)
+        base = None
+        if baseline is not None:
+            if not baseline.is_file():
+                fail(f"--baseline {baseline}: no such file", ExitCode.USAGE)
+            try:
+                base = estimate_from_json(baseline.read_text(encoding="utf-8"))
+            except (ValueError, KeyError, TypeError) as error:
+                fail(f"--baseline {baseline}: not an estimate written by --json ({error})", ExitCode.USAGE)
+    before: Estimate | None
+    if comparing:
+        before, after = estimates
+        output = [*text_lines(before), *text_lines(after), *delta_lines(before, after)]
+    else:
+        [after] = estimates
+        before = base
+        output = text_lines(after) + (delta_lines(base, after) if base is not None else [])
+    if markdown_file is not None:
+        markdown_file.write_text(markdown(after, before), encoding="utf-8")
+        errors.print(f"wrote {markdown_file}")
+    if as_json:
+        typer.echo(after.to_json() if not comparing else "[" + ",".join(e.to_json() for e in estimates) + "]")
+    else:
+        for line in output:
+            typer.echo(line)
 
 
 @app.command("carry-serving")

@@ -103,6 +103,10 @@ def test_the_deploy_chain_runs_in_order_with_one_lock_per_stack() -> None:
     assert stage("main", "prod")["dependsOn"] == ["dev", "qa"]
     for env in ("dev", "qa", "prod"):
         current = stage("main", env)
+        [job] = current["jobs"]
+        scripts_ = [s["script"] for s in azure_steps(job)]
+        up = next(i for i, script in enumerate(scripts_) if script.startswith("pulumi up"))
+        assert scripts_[up - 1] == f"mlops preflight --env {env}"
         assert current["lockBehavior"] == "sequential"
         [job] = current["jobs"]
         assert job["environment"] == f"azure-mlops-{env}"
@@ -142,6 +146,7 @@ def test_model_steps_are_conditional_on_registration_and_prod_rolls_back() -> No
                 "mlops" in step["script"]
                 and "rollback" not in step["script"]
                 and "carry-serving" not in step["script"]
+                and "preflight" not in step["script"]
             ):
                 assert step["condition"] == "and(succeeded(), eq(variables.REGISTERED, 'true'))"
         variables = stage("main", env)["variables"]
@@ -165,7 +170,13 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment() ->
     configs = {v["STACK"]: v["POLICY_CONFIG"] for v in job["strategy"]["matrix"].values()}
     assert configs == {"dev": "--policy-pack-config policy/config/dev.json", "qa": "", "prod": ""}
     comment = job["steps"][-1]
-    assert "post_pr_comment.py" in comment["script"]
+    assert (
+        "post_pr_comment.py" in comment["script"]
+        and '--extra "$(Agent.TempDirectory)/cost.md"' in comment["script"]
+    )
+    cost = job["steps"][-2]
+    assert "HEAD^1" in cost["script"] and cost["condition"] == "succeededOrFailed()"
+    assert job["steps"][0]["parameters"]["fetchDepth"] == "2"
     assert comment["condition"] == "succeededOrFailed()"
     assert stage("pr", "checks")["jobs"][0]["steps"][-1]["script"] == "make test"
 
@@ -240,6 +251,8 @@ def test_a_new_preview_starts_a_thread_and_a_rerun_edits_it() -> None:
     module = comment_module()
     content = module.render("pulumi preview: dev", "+ 3 to create", "Succeeded")
     assert content.startswith("<!-- azure-mlops:pulumi preview: dev -->")
+    with_cost = module.render("pulumi preview: dev", "+ 3 to create", "Succeeded", "#### Monthly cost: dev\n")
+    assert with_cost.endswith("```\n\n#### Monthly cost: dev\n")
     first = FakeRepos([])
     assert module.post(first, "https://x/threads", "pulumi preview: dev", content) == "created"
     assert first.calls[-1][0] == "POST"

@@ -173,18 +173,25 @@ def test_the_deploy_chain_runs_in_order() -> None:
     assert main["dev"]["outputs"]["registered"] == "${{ steps.summary.outputs.registered }}"
     order = [s.get("name") or s.get("uses") for s in steps(main["qa"])]
     qa_runs = [s["run"] for s in steps(main["qa"]) if "mlops" in s.get("run", "")]
-    assert [r.split()[1] for r in qa_runs] == ["infra", "image", "promote", "deploy", "smoke-test"]
+    assert [r.split()[1] for r in qa_runs] == [
+        "infra",
+        "preflight",
+        "image",
+        "promote",
+        "deploy",
+        "smoke-test",
+    ]
     assert order.index("Keep the image qa serves") < order.index("pulumi/actions@v7")
     assert order.index("pulumi/actions@v7") < order.index("Build and push the scoring image")
     prod_runs = [s["run"] for s in steps(main["prod"]) if "mlops" in s.get("run", "")]
-    assert [r.split()[1] for r in prod_runs] == ["promote", "deploy", "smoke-test", "rollback"]
+    assert [r.split()[1] for r in prod_runs] == ["preflight", "promote", "deploy", "smoke-test", "rollback"]
 
 
 def test_model_steps_run_only_when_a_model_was_registered() -> None:
     for stage in ("qa", "prod"):
         for step in steps(jobs("main")[stage]):
             run_ = step.get("run", "")
-            if "mlops" in run_ and "rollback" not in run_ and "carry-serving" not in run_:
+            if "mlops" in run_ and not any(w in run_ for w in ("rollback", "carry-serving", "preflight")):
                 assert step["if"] == "env.REGISTERED == 'true'", run_
     rollback = steps(jobs("main")["prod"])[-1]
     assert rollback["if"].startswith("failure() && steps.deploy.outcome == 'success'")
@@ -224,6 +231,33 @@ def test_qa_is_never_updated_or_previewed_without_carrying_the_image_it_serves()
             for helper in (cli[0], login[0], carrying):  # unconditional, or exactly for qa
                 assert helper.get("if") == expected_if, (workflow, name)
     assert seen == 2  # main/qa up, pr/preview
+
+
+def test_every_pulumi_up_follows_a_preflight_of_its_stack() -> None:
+    ups = 0
+    for workflow, name, job in all_jobs():
+        job_steps = steps(job)
+        for index, step in enumerate(job_steps):
+            inputs = step.get("with", {})
+            if inputs.get("command") != "up":
+                continue
+            ups += 1
+            stack = inputs["stack-name"]
+            wanted = '"$STACK"' if stack == "${{ env.STACK }}" else stack
+            [preflight] = [s for s in job_steps[:index] if "mlops preflight" in s.get("run", "")]
+            assert preflight["run"] == f".venv/bin/mlops preflight --env {wanted}", (workflow, name)
+            assert "if" not in preflight
+    assert ups == 4  # dev, qa, prod, the PR's short-lived stack
+
+
+def test_the_preview_comments_the_monthly_cost_against_the_base_branch() -> None:
+    preview = jobs("pr")["preview"]
+    assert steps(preview)[0]["with"]["fetch-depth"] == 2
+    [estimate] = [s for s in steps(preview) if s.get("name") == "Estimate the monthly cost"]
+    assert "HEAD^1" in estimate["run"] and "--baseline" in estimate["run"]
+    [comment] = [s for s in steps(preview) if s.get("name") == "Comment the monthly cost next to the preview"]
+    assert "<!-- azure-mlops:cost:$STACK -->" in comment["run"]
+    assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"
 
 
 def test_every_pulumi_up_runs_the_policy_pack_with_dev_relaxations_only_for_dev() -> None:

@@ -25,6 +25,8 @@ def mlops_contract(prefix: str, teardown_args: str) -> re.Pattern[str]:
         rf"^{prefix}mlops ("
         r"train --env dev --champion-from dev --summary-file \S+"
         r"|infra carry-serving --env qa"
+        r"|preflight --env (dev|qa|prod|\"\$STACK\")"
+        r"|infra cost --env \"\$STACK\" \"\$\{baseline\[@\]\}\" --markdown \S+"
         r"|image build --env qa --model \"\$MODEL\""
         r"|promote --from (dev --to qa|qa --to prod) --model \"\$MODEL\""
         r"|deploy --env (qa|prod) --model \"\$MODEL\""
