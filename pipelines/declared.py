@@ -50,6 +50,8 @@ class DeclaredStack:
     resources: tuple[DeclaredResource, ...]
     subscription_id: str = ""
     """``azure-native:subscriptionId`` when the stack's settings pin one."""
+    stand_ins: tuple[str, ...] = ()
+    """Settings the stack file lacks that the offline run supplied (prod's TLS; ``infra.offline``)."""
 
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]

@@ -38,13 +38,16 @@ def declassified(value: Any, *, inside_secret: bool = False) -> Any:
 def declared_stack(stack: str) -> DeclaredStack:
     """Run the program for ``stack`` under mocks; its settings and custom resources as plain data.
 
-    Raises :class:`UsageError` when the stack name or its settings are invalid.
+    Prod's TLS settings that the stack file leaves to its operator are stood in, as in ``mlops
+    infra plan``, and listed in ``stand_ins``. Raises :class:`UsageError` when the stack name or
+    its settings are invalid.
     """
     from infra.config import ConfigError, layered_raw_config, parse_settings
     from infra.offline import NAME_INPUTS, run_program, stack_config
 
+    stand_ins: list[str] = []
     try:
-        config, secret_keys = stack_config(stack)
+        config, secret_keys = stack_config(stack, stand_ins=stand_ins)
         settings = parse_settings(stack, *layered_raw_config(stack, config, secret_keys))
         run = run_program(stack, config, secret_keys)
     except ConfigError as error:
@@ -68,4 +71,5 @@ def declared_stack(stack: str) -> DeclaredStack:
         location=settings.location,
         resources=tuple(resources),
         subscription_id=config.get("azure-native:subscriptionId", ""),
+        stand_ins=tuple(stand_ins),
     )

@@ -34,7 +34,7 @@ from pipelines.preflight.quota import (
     vcpu_needs,
 )
 from pipelines.preflight.rbac import identity_checks, permission_checks
-from pipelines.preflight.report import Check, Report, passed, report, warned
+from pipelines.preflight.report import Check, Report, failed, passed, report, warned
 
 T = TypeVar("T")
 WORKSPACE_TYPE = "azure-native:machinelearningservices:Workspace"
@@ -76,6 +76,15 @@ def preflight(stack: DeclaredStack, facts: SubscriptionFacts, subscription_id: s
     location = stack.location
     group = stack.resource_group
 
+    if stack.stand_ins:
+        checks.append(
+            failed(
+                "settings",
+                "stack settings",
+                "the stack file lacks " + ", ".join(stack.stand_ins) + " (stood in for this check)",
+                "set them as docs/infra.md 'TLS for prod scoring' says; `pulumi up` refuses prod without them",
+            )
+        )
     principal = facts.principal()
     subscription = _read(checks, "subscription", facts.subscription, READER_FIX)
     if subscription is not None:

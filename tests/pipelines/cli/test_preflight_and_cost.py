@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pytest_mock import MockerFixture
 from typer.testing import CliRunner
 
 from pipelines.cli.main import app
+from pipelines.cli.stack_declaration import declared_stack
 from pipelines.preflight.facts import (
     DeletedVault,
     FactsUnavailable,
@@ -83,7 +85,17 @@ class FakeSubscription:
         return None
 
 
-def run_preflight(mocker: MockerFixture, fake: FakeSubscription, *args: str) -> Any:
+def run_preflight(
+    mocker: MockerFixture, fake: FakeSubscription, *args: str, tls_set: bool = True
+) -> Any:
+    """``mlops preflight`` against ``fake``; with ``tls_set``, as if the operator had set prod's TLS
+    settings (the committed ``Pulumi.prod.yaml`` cannot hold the certificate)."""
+    if tls_set:
+        real = declared_stack
+        mocker.patch(
+            "pipelines.cli.stack_declaration.declared_stack",
+            side_effect=lambda name: dataclasses.replace(real(name), stand_ins=()),
+        )
     mocker.patch("pipelines.azure.client.default_credential", return_value=mocker.sentinel.credential)
     reader = mocker.patch("pipelines.preflight.azure.AzureReader", return_value=fake)
     result = runner.invoke(app, ["preflight", *args, "--subscription", SUB])
@@ -100,6 +112,15 @@ def test_a_ready_subscription_passes_with_only_the_workspace_warning(
     report = json.loads(result.stdout)
     assert report["failed"] == 0 and report["warnings"] == 1
     assert {c["status"] for c in report["checks"] if c["id"].startswith("soft-delete.workspace")} == {"warn"}
+
+
+def test_prod_without_its_tls_settings_fails_naming_them(mocker: MockerFixture) -> None:
+    result = run_preflight(mocker, FakeSubscription("prod"), "--env", "prod", "--json", tls_set=False)
+    assert result.exit_code == 1
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
+    assert check["id"] == "settings"
+    assert "azure-mlops:aks.sslCname" in check["detail"] and "azure-mlops:aksSslCertPem" in check["detail"]
+    assert "TLS for prod scoring" in check["fix"]
 
 
 def test_a_quota_shortfall_fails_with_its_fix_and_exit_1(mocker: MockerFixture) -> None:

@@ -133,7 +133,7 @@ def test_prod_prices_the_aks_nodes_at_their_minimum_and_the_tier(tmp_path: Path)
     result = _estimate("prod", tmp_path)
     aks = _line(result, "serving-aks")
     # 2 Linux D4s v5 nodes (not the Windows or Spot meter) + Standard tier, 730 h
-    assert aks.monthly == pytest.approx(round(2 * 0.20 * HOURS_PER_MONTH + 0.10 * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
+    assert aks.monthly == pytest.approx(round(3 * 0.20 * HOURS_PER_MONTH + 0.10 * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
     assert "scales to 5 nodes" in aks.note  # type: ignore[attr-defined]
     registry = _line(result, "core-cr")
     assert registry.monthly == pytest.approx(round(0.50 * HOURS_PER_MONTH / 24, 2))  # type: ignore[attr-defined]
