@@ -82,7 +82,7 @@ def preflight(stack: DeclaredStack, facts: SubscriptionFacts, subscription_id: s
                 "settings",
                 "stack settings",
                 "the stack file lacks " + ", ".join(stack.stand_ins) + " (stood in for this check)",
-                "set them as docs/infra.md 'TLS for prod scoring' says; `pulumi up` refuses prod without them",
+                "set them as docs/infra.md 'TLS for prod scoring' says (`pulumi up` refuses prod without)",
             )
         )
     principal = facts.principal()

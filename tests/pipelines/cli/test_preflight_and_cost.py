@@ -85,9 +85,7 @@ class FakeSubscription:
         return None
 
 
-def run_preflight(
-    mocker: MockerFixture, fake: FakeSubscription, *args: str, tls_set: bool = True
-) -> Any:
+def run_preflight(mocker: MockerFixture, fake: FakeSubscription, *args: str, tls_set: bool = True) -> Any:
     """``mlops preflight`` against ``fake``; with ``tls_set``, as if the operator had set prod's TLS
     settings (the committed ``Pulumi.prod.yaml`` cannot hold the certificate)."""
     if tls_set:
