@@ -6,10 +6,14 @@ import re
 import tomllib
 from pathlib import Path
 
+import yaml
 from packaging.requirements import Requirement
 
-from pipelines.paths import REPO_ROOT
+from pipelines.paths import COMPONENTS_DIR, PIPELINE_SPEC, REPO_ROOT
 from tests.environments import train_env
+
+# MCR's tag convention for the Azure ML base images: <yyyymmdd>.v<n> (Azure/AzureML-Containers release notes).
+DATED_TAG = re.compile(r"^mcr\.microsoft\.com/azureml/[\w.-]+:\d{8}\.v\d+$")
 
 
 def _pins(lines: tuple[str, ...]) -> dict[str, str]:
@@ -46,6 +50,17 @@ def test_pins_are_what_the_tests_run_and_what_the_scoring_image_unpickles_with()
     for name in ("scikit-learn", "numpy", "scipy", "joblib"):  # what loads estimator.joblib
         assert pins[name] == scoring[name], f"{name}: train-conda {pins[name]}, scoring image {scoring[name]}"
     assert set(pins) - set(lock) == {"azureml-mlflow"}, "only the Azure ML plugin is not in uv.lock"
+
+
+def test_components_name_one_base_image_by_a_dated_tag():
+    images = {
+        path.name: yaml.safe_load(path.read_text())["environment"]["image"]
+        for path in COMPONENTS_DIR.glob("*.yml")
+        if path != PIPELINE_SPEC
+    }
+    assert len(set(images.values())) == 1, images
+    (image,) = set(images.values())
+    assert DATED_TAG.match(image), f"{image}: floating: each workspace builds on what it names that day"
 
 
 def test_azure_ml_uploads_only_the_model_package_and_its_config(tmp_path: Path):
