@@ -20,7 +20,8 @@ def train_venv() -> Path:
     try:
         return train_env.ensure_venv(train_env.read_spec())
     except train_env.TrainEnvError as error:
-        pytest.fail(str(error), pytrace=False)  # not a skip: CI has the package index
+        message = str(error)
+    pytest.fail(message, pytrace=False)  # not a skip: CI has the package index
 
 
 @pytest.fixture(scope="session")

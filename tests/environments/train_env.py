@@ -95,8 +95,8 @@ def _uv(uv: Path, args: list[str], *, cwd: Path, python: str) -> None:
         said = "\n".join(result.stderr.strip().splitlines()[-25:])
         raise TrainEnvError(
             f"could not build the training environment ({TRAIN_CONDA.relative_to(REPO_ROOT)}, pip section):"
-            f" `uv {' '.join(args[:2])}` exited {result.returncode}. It needs the package index (PyPI)"
-            f" and a Python {python} on this machine. uv said:\n{said}"
+            f" `uv {' '.join(args[:2])}` exited {result.returncode}: pins that cannot be installed"
+            f" together, or no package index (PyPI) or no Python {python} on this machine. uv said:\n{said}"
         )
 
 
