@@ -70,9 +70,9 @@ def test_azure_ml_uploads_only_the_model_package_and_its_config(tmp_path: Path):
     assert (tmp_path / "model" / "train.py").read_bytes() == (REPO_ROOT / "model" / "train.py").read_bytes()
 
 
-def test_nothing_from_gitignored_folders_is_uploaded():
-    """The SDK uploads gitignored files too (it reads .amlignore only): a model/ or config/ folder
-    anywhere below (site-packages has many) must not match the root's."""
+def test_no_model_or_config_folder_below_the_root_is_uploaded():
+    """The SDK reads .amlignore only (gitignored .venv/ and .cache/ are walked too), and a pattern
+    without a leading "/" matches at any depth: site-packages has many model/ and config/ folders."""
     samples = [
         f"{folder}/lib/python3.11/site-packages/pkg/{name}/{leaf}"
         for folder in (".venv", ".cache", ".tools", ".state", "tests", "policy")
