@@ -13,7 +13,7 @@ export UV_COMPILE_BYTECODE := 1
 ENV ?= local
 ARGS ?=
 
-.PHONY: help run test format lint typecheck pytest bench bench-scoring bench-infra install-local install-dev clean
+.PHONY: help run test test-train-env format lint typecheck pytest bench bench-scoring bench-infra install-local install-dev clean
 .DEFAULT_GOAL := help
 
 ## List the targets (a `## ` comment above a target describes it).
@@ -41,6 +41,11 @@ run: install-local
 
 ## The test suite: lint, type check, tests.
 test: install-dev lint typecheck pytest
+
+# The first run installs the pip section into .cache/train-env/ (about a minute; needs the package index).
+## The Azure ML training environment: environments/train-conda.yaml in a cached venv, the steps run in it.
+test-train-env: install-dev
+	$(BIN)/pytest tests/environments $(ARGS)
 
 ## Format the code and apply ruff's safe fixes.
 format: install-dev
@@ -74,7 +79,7 @@ bench-scoring: install-dev
 bench-infra: install-dev
 	$(BIN)/python bench/infra_mocks.py
 
-## Stop the local endpoint and remove .state/.
+## Stop the local endpoint and remove .state/ and the training environment's venv (.cache/train-env/).
 clean:
 	-$(BIN)/mlops endpoint stop
-	rm -rf .state
+	rm -rf .state .cache/train-env
