@@ -14,8 +14,10 @@ specs the local runner executes. On top of the spec, per run:
 * hyperparameter and gate overrides as the steps' optional inputs;
 * ``MLOPS_GIT_COMMIT`` for the lineage (the code snapshot has no ``.git``).
 
-The outcome is read from the register step's ``registered`` output (``registered.json``, the
-same file the local runner reads): registered version, not better, or the failed step.
+The outcome is the pipeline-level output ``registered`` (promoted from the register step's output
+of that name in ``components/pipeline.yml``), downloaded with ``jobs.download(name=<pipeline job>,
+output_name="registered")``: ``registered.json``, the same file the local runner reads. A failed
+job is explained from its child jobs (the failed step, by the display name each node is given).
 """
 
 from __future__ import annotations
@@ -37,14 +39,13 @@ from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
 from pipelines.azure.refs import ModelRef
 from pipelines.paths import COMPONENTS_DIR, PIPELINE_SPEC, REPO_ROOT
-from pipelines.specs import SpecError, override_inputs
+from pipelines.specs import OUTCOME_OUTPUT, SpecError, override_inputs
 
 PROJECT_DIR = REPO_ROOT
 CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
 DATA_ASSET = "diabetes-data"
 ENVIRONMENT = "diabetes-train"
 EXPERIMENT = "diabetes-training"
-REGISTER_STEP = "register"
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
 
 
@@ -114,7 +115,11 @@ def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: s
     inputs.data = Input(type="uri_file", path=data_id)
     inputs.params = Input(type="uri_file", path=str(request.params_file))
     inputs.model_name = request.model_name
-    for node in job.jobs.values():
+    for name, node in job.jobs.items():
+        # The child job's display name is the step's name: what the progress lines and a failed
+        # step's report show (Learn, how-to-share-models-pipelines-across-workspaces-with-registries:
+        # child jobs are found by `job.display_name == "<node name>"`).
+        node.display_name = name
         node.environment = environment_id
         node.environment_variables = {"MLOPS_GIT_COMMIT": request.git_commit}
     if request.champion is not None:
@@ -177,18 +182,24 @@ def ensure_assets(ops: AzureMLOps, data_file: Path, progress: Callable[[str], No
 
 
 def _step_name(child: Any) -> str:
-    properties = getattr(child, "properties", None) or {}
-    return str(properties.get("azureml.nodeid") or getattr(child, "display_name", None) or child.name)
+    return str(getattr(child, "display_name", None) or child.name)
 
 
-def _find_step(children: list[Any], step: str) -> Any | None:
-    return next((c for c in children if _step_name(c) == step), None)
+def outcome_file(download_dir: Path) -> Path:
+    """Where ``jobs.download(output_name=OUTCOME_OUTPUT, download_path=download_dir)`` puts the outcome.
+
+    azure-ai-ml 1.35.2, ``azure/ai/ml/operations/_job_operations.py``: a named output goes to
+    ``download_path / "named-outputs" / <output name>`` (lines 1157 and 1216), and
+    ``_artifacts/_blob_storage_helper.py`` line 251 writes each blob under the output's URI
+    prefix directly into that folder.
+    """
+    return download_dir / "named-outputs" / OUTCOME_OUTPUT / RESULT_FILE
 
 
 def read_outcome(
     ops: AzureMLOps, job: Any, model_name: str, champion: ModelRef | None, work_dir: Path
 ) -> TrainOutcome:
-    """The outcome of a finished pipeline job."""
+    """The outcome of a finished pipeline job: its ``registered`` output, or the step that failed."""
     base = TrainOutcome(
         status="failed",
         job_name=str(job.name),
@@ -196,22 +207,23 @@ def read_outcome(
         model_name=model_name,
         champion=str(champion) if champion else None,
     )
-    children = ops.child_jobs(job.name)
     if job.status != "Completed":
-        failed = [c for c in children if c.status in ("Failed", "Canceled", "NotResponding")]
+        failed = [c for c in ops.child_jobs(job.name) if c.status in ("Failed", "Canceled", "NotResponding")]
         if failed:
             base.failed_step = _step_name(failed[0])
             base.failed_step_url = getattr(failed[0], "studio_url", None)
         base.reason = f"pipeline job {job.status.lower()}"
         return base
-    register = _find_step(children, REGISTER_STEP)
-    if register is None:
-        raise AzurePathError(f"job {job.name} completed but has no '{REGISTER_STEP}' step")
-    ops.download_job_output(register.name, "registered", work_dir)
-    files = sorted(work_dir.rglob(RESULT_FILE))
-    if not files:
-        raise AzurePathError(f"the register step of job {job.name} wrote no {RESULT_FILE}")
-    result = json.loads(files[0].read_text())
+    ops.download_job_output(job.name, OUTCOME_OUTPUT, work_dir)
+    path = outcome_file(work_dir)
+    if not path.is_file():
+        # JobOperations.download only logs (at debug level) when the output is missing: no error.
+        raise AzurePathError(
+            f"job {job.name} completed but its output '{OUTCOME_OUTPUT}' holds no {RESULT_FILE} "
+            f"(nothing at {path.relative_to(work_dir)} after jobs.download); "
+            f"see {base.studio_url or 'the job in Azure ML studio'}"
+        )
+    result = json.loads(path.read_text())
     base.reason = str(result.get("reason"))
     if result.get("registered"):
         base.status = "registered"
