@@ -14,8 +14,8 @@ from pipelines.azure import image, prod_deploy, promotion, qa_deploy, workspaces
 from pipelines.azure.endpoint_smoke import smoke_endpoint
 from pipelines.azure.errors import AzurePathError, UsageError
 from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.outputs_reader import require, stack_name
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.outputs_reader import StackOutputsError, require, stack_name
+from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef
 from pipelines.stack_outputs import StackOutputs
 
 Progress = Callable[[str], None]
@@ -100,14 +100,34 @@ def _prod_context() -> tuple[StackOutputs, AzureMLOps, str, str]:
     return outputs, workspaces.ops(outputs), prod_deploy.endpoint_name(outputs), compute
 
 
+def _qa_image_source(qa: StackOutputs, ref: ModelRef, progress: Progress) -> tuple[str, str]:
+    """qa's registry (ARM id) and the digest qa tested for ``ref``: what prod imports."""
+    if not qa.registry_id:
+        name = StackOutputs.export_name("registry_id")
+        raise StackOutputsError(
+            f"stack {qa.stack} has no output '{name}' (the ARM id of qa's container registry, which "
+            f"`az acr import` needs to name its source): run `pulumi up --stack {qa.stack}` first"
+        )
+    digest, source = image.tested_digest(
+        image.run,
+        registry=require(qa, "registry_name"),
+        model=ref,
+        served_image=qa.scoring_image,
+        served_version=qa.scoring_model_version,
+    )
+    progress(f"qa tested {IMAGE_REPOSITORY}@{digest} (from {source})")
+    return qa.registry_id, digest
+
+
 def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
     outputs, ops, endpoint, compute = _prod_context()
-    qa = workspaces.outputs("qa")
+    source_registry_id, tested = _qa_image_source(workspaces.outputs("qa"), ref, progress)
     pulled = image.import_image(
         image.run,
         registry=require(outputs, "registry_name"),
         login_server=require(outputs, "registry_login_server"),
-        source_login_server=require(qa, "registry_login_server"),
+        source_registry_id=source_registry_id,
+        source_digest=tested,
         model=ref,
         progress=progress,
     )

@@ -155,18 +155,86 @@ def test_failed_docker_build_is_one_line(mocker, ops):
         )
 
 
-def test_prod_imports_qas_image_by_registry_copy(mocker):
+QA_REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-mlops-qa"
+    "/providers/Microsoft.ContainerRegistry/registries/crmlopsqa"
+)
+
+
+def test_prod_imports_the_tested_digest_from_qa_by_registry_resource_id(mocker):
     runner = mocker.Mock(side_effect=[completed(code=1), completed(), completed(DIGEST)])
     ref = image.import_image(
-        runner, registry="crprod", login_server="crprod.azurecr.io", source_login_server="crqa.azurecr.io",
-        model=V4, progress=print,
+        runner, registry="crprod", login_server="crprod.azurecr.io", source_registry_id=QA_REGISTRY_ID,
+        source_digest=DIGEST, model=V4, progress=print,
     )  # fmt: skip
+    # Learn container-registry-import-images: the source registry by resource id (--registry),
+    # --source without a login server; by digest, the exact image qa tested
     assert runner.call_args_list[1].args[0] == [
-        "az", "acr", "import", "--name", "crprod", "--source",
-        "crqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4",
+        "az", "acr", "import", "--name", "crprod",
+        "--registry", QA_REGISTRY_ID,
+        "--source", f"diabetes-scoring@{DIGEST}",
         "--image", "diabetes-scoring:diabetes-regressor-v4",
     ]  # fmt: skip
+    assert runner.call_args_list[2].args[0][:4] == ["az", "acr", "repository", "show"]
     assert ref.by_digest == f"crprod.azurecr.io/diabetes-scoring@{DIGEST}"
+
+
+@pytest.mark.parametrize("already_there", [False, True], ids=["imported-now", "imported-before"])
+def test_a_digest_in_prod_other_than_the_tested_one_is_refused(mocker, already_there):
+    other = "sha256:" + "c" * 64
+    answers = [completed(other)] if already_there else [completed(code=1), completed(), completed(other)]
+    runner = mocker.Mock(side_effect=answers)
+    message = (
+        rf"crprod has diabetes-scoring:diabetes-regressor-v4 at {other}, but qa tested {DIGEST}: refusing"
+    )
+    with pytest.raises(AzurePathError, match=message):
+        image.import_image(
+            runner, registry="crprod", login_server="crprod.azurecr.io", source_registry_id=QA_REGISTRY_ID,
+            source_digest=DIGEST, model=V4, progress=print,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("registry_id", "digest", "message"),
+    [
+        ("crmlopsqa.azurecr.io", DIGEST, "must be an ARM resource id"),
+        (QA_REGISTRY_ID, "latest", "must be sha256:<64 hex>"),
+    ],
+    ids=["login-server", "tag"],
+)
+def test_import_needs_a_resource_id_and_a_digest(mocker, registry_id, digest, message):
+    runner = mocker.Mock()
+    with pytest.raises(AzurePathError, match=message):
+        image.import_image(
+            runner, registry="crprod", login_server="p.io", source_registry_id=registry_id,
+            source_digest=digest, model=V4, progress=print,
+        )  # fmt: skip
+    runner.assert_not_called()
+
+
+def test_the_tested_digest_is_what_qa_serves_for_this_version(mocker):
+    runner = mocker.Mock()
+    digest, source = image.tested_digest(
+        runner, registry="crmlopsqa", model=V4, served_image=f"diabetes-scoring@{DIGEST}", served_version="4"
+    )
+    assert (digest, source) == (DIGEST, f"qa's scoringImage (diabetes-scoring@{DIGEST})")
+    runner.assert_not_called()
+
+
+def test_otherwise_the_tested_digest_is_qas_tag(mocker):
+    runner = mocker.Mock(return_value=completed(DIGEST))
+    digest, _ = image.tested_digest(
+        runner, registry="crmlopsqa", model=V4, served_image="diabetes-scoring@sha256:" + "d" * 64,
+        served_version="5",
+    )  # fmt: skip
+    assert digest == DIGEST
+    assert runner.call_args.args[0] == [
+        "az", "acr", "repository", "show", "--name", "crmlopsqa",
+        "--image", "diabetes-scoring:diabetes-regressor-v4", "--query", "digest", "--output", "tsv",
+    ]  # fmt: skip
+    runner.return_value = completed(code=1)
+    with pytest.raises(AzurePathError, match="qa's registry crmlopsqa has no diabetes-scoring:diabetes-regr"):
+        image.tested_digest(runner, registry="crmlopsqa", model=V4, served_image=None, served_version=None)
 
 
 # -- qa deploy (Automation API) -------------------------------------------------------------------

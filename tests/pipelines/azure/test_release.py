@@ -1,0 +1,60 @@
+"""`mlops deploy --env prod` end to end over mocks: which registry and digest the import uses."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from pipelines.azure import image, prod_deploy, release, workspaces
+from pipelines.azure.outputs_reader import StackOutputsError, parse
+from pipelines.azure.refs import ModelRef
+from tests.pipelines.azure_fakes import SAMPLE_RESULT, SAMPLE_ROWS
+
+V4 = ModelRef("diabetes-regressor", "4")
+TESTED = "sha256:" + "e" * 64
+QA_REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-mlops-qa"
+    "/providers/Microsoft.ContainerRegistry/registries/crmlopsqa"
+)
+
+
+def done(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess([], code, stdout, "")
+
+
+@pytest.fixture
+def stacks(mocker: Any, qa_outputs: dict[str, Any], prod_outputs: dict[str, Any], ops: Any) -> dict[str, Any]:
+    qa_outputs.update(
+        registryId=QA_REGISTRY_ID, scoringImage=f"diabetes-scoring@{TESTED}", scoringModelVersion="4"
+    )
+    raw = {"qa": qa_outputs, "prod": prod_outputs}
+    mocker.patch.object(workspaces, "outputs", side_effect=lambda env: parse(env, raw[env]))
+    mocker.patch.object(workspaces, "ops", return_value=ops)
+    mocker.patch.object(workspaces, "model_sample", return_value=(SAMPLE_ROWS, SAMPLE_RESULT))
+    return raw
+
+
+def test_prod_imports_what_qa_tested_from_qas_registry_by_id(mocker, stacks):
+    runner = mocker.patch.object(image, "run", side_effect=[done(code=1), done(), done(TESTED)])
+    deploy = mocker.patch.object(
+        prod_deploy,
+        "execute_deploy",
+        return_value=prod_deploy.DeployResult("ep", "model-v4", None, "https://x/score", changed=True),
+    )
+    release.deploy("prod", V4, progress=lambda _line: None)
+    imported = runner.call_args_list[1].args[0]
+    assert imported == [
+        "az", "acr", "import", "--name", "crmlopsprod", "--registry", QA_REGISTRY_ID,
+        "--source", f"diabetes-scoring@{TESTED}", "--image", "diabetes-scoring:diabetes-regressor-v4",
+    ]  # fmt: skip
+    assert deploy.call_args.kwargs["image"] == f"crmlopsprod.azurecr.io/diabetes-scoring@{TESTED}"
+
+
+def test_qa_without_a_registry_id_is_one_clear_line(mocker, stacks):
+    del stacks["qa"]["registryId"]
+    runner = mocker.patch.object(image, "run")
+    with pytest.raises(StackOutputsError, match=r"stack qa has no output 'registryId' \(the ARM id of qa's"):
+        release.deploy("prod", V4, progress=lambda _line: None)
+    runner.assert_not_called()
