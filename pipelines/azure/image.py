@@ -4,8 +4,8 @@
 
 1. if the tag is already in the environment's registry, print it with its digest (an image
    version is immutable: never rebuilt, never overwritten);
-2. download the model folder from the environment's workspace, or from the upstream one
-   (qa <- dev, prod <- qa) when it was not promoted yet;
+2. download the model folder from where the environment reads its models (its Azure ML registry
+   or its workspace), or from the upstream workspace (qa <- dev) when it was not promoted yet;
 3. ``az acr login``, ``docker build -f scoring/Dockerfile`` (context: the repository, the model
    copied under ``.state/image-build/``), ``docker push``;
 4. resolve the pushed digest (``az acr repository show``) and print
@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipelines.azure.errors import AzurePathError
-from pipelines.azure.ops import AzureMLOps
+from pipelines.azure.ops import ModelStore
 from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef, find_model_folder
 from pipelines.paths import REPO_ROOT
 
@@ -100,7 +100,7 @@ def build_and_push(
     registry: str,
     login_server: str,
     model: ModelRef,
-    workspaces: Sequence[tuple[str, AzureMLOps]],
+    stores: Sequence[tuple[str, ModelStore]],
     progress: Callable[[str], None] = print,
 ) -> ImageRef:
     """Build and push the image of ``model`` unless its tag exists; its reference with digest."""
@@ -108,16 +108,16 @@ def build_and_push(
     if existing := registry_digest(runner, registry, IMAGE_REPOSITORY, tag):
         progress(f"{IMAGE_REPOSITORY}:{tag} is already in {registry}")
         return ImageRef(login_server, IMAGE_REPOSITORY, tag, existing)
-    source = next(((env, ops) for env, ops in workspaces if ops.get_model(model.name, model.version)), None)
+    source = next(((env, store) for env, store in stores if store.get_model(model.name, model.version)), None)
     if source is None:
-        names = ", ".join(env for env, _ in workspaces)
-        raise AzurePathError(f"model {model} is in none of these workspaces: {names}")
+        names = ", ".join(f"{env} ({store.where})" for env, store in stores)
+        raise AzurePathError(f"model {model} is in none of these: {names}")
     for tool in ("docker", "az"):
         if shutil.which(tool) is None and runner is run:
             raise AzurePathError(f"`{tool}` is not on PATH (see docs/azure.md for `az acr build`)")
     work = BUILD_DIR / uuid.uuid4().hex[:8]
     try:
-        progress(f"downloading {model} from {source[0]}")
+        progress(f"downloading {model} from {source[0]} ({source[1].where})")
         source[1].download_model(model.name, model.version, work)
         folder = find_model_folder(work)
         target = f"{login_server}/{IMAGE_REPOSITORY}:{tag}"

@@ -9,8 +9,9 @@ specs the local runner executes. On top of the spec, per run:
   both (same pins -> same version -> no rebuild; a test checks the pins match the scoring ones);
 * ``inputs.data``: a data asset whose version is derived from the file's SHA-256 and tagged
   with it (uploaded once; the same bytes are never uploaded twice);
-* the evaluate step's ``champion``: ``Input(type="custom_model", path="azureml:NAME:VERSION")``
-  of the model the serving environment runs now, or nothing before the first;
+* the evaluate step's ``champion``: ``Input(type="mlflow_model", path=...)`` of the model the
+  serving environment runs now (``azureml:NAME:VERSION`` in dev, or
+  ``azureml://registries/<registry>/models/NAME/versions/VERSION``), or nothing before the first;
 * hyperparameter and gate overrides as the steps' optional inputs;
 * ``MLOPS_GIT_COMMIT`` for the lineage (the code snapshot has no ``.git``).
 
@@ -37,7 +38,7 @@ from model.hashing import file_sha256
 from model.outputs import RESULT_FILE
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelAsset
 from pipelines.paths import COMPONENTS_DIR, PIPELINE_SPEC, REPO_ROOT
 from pipelines.specs import OUTCOME_OUTPUT, SpecError, override_inputs
 
@@ -94,7 +95,7 @@ class TrainRequest:
     data_file: Path
     params_file: Path
     model_name: str
-    champion: ModelRef | None
+    champion: ModelAsset | None
     overrides: Mapping[str, Any]
     git_commit: str
 
@@ -102,6 +103,7 @@ class TrainRequest:
 def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: str) -> Any:
     """The pipeline job of ``components/pipeline.yml`` with this run's compute, inputs and settings."""
     from azure.ai.ml import Input, load_job
+    from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import PipelineJob
 
     job = load_job(source=PIPELINE_SPEC)
@@ -123,7 +125,8 @@ def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: s
         node.environment = environment_id
         node.environment_variables = {"MLOPS_GIT_COMMIT": request.git_commit}
     if request.champion is not None:
-        job.jobs["evaluate"].inputs.champion = Input(type="custom_model", path=request.champion.azureml_id)
+        # the type components/evaluate.yml declares: models are MLflow models end to end
+        job.jobs["evaluate"].inputs.champion = Input(type=AssetTypes.MLFLOW_MODEL, path=request.champion.uri)
     try:
         per_job = override_inputs(dict(request.overrides))
     except SpecError as error:
@@ -197,7 +200,7 @@ def outcome_file(download_dir: Path) -> Path:
 
 
 def read_outcome(
-    ops: AzureMLOps, job: Any, model_name: str, champion: ModelRef | None, work_dir: Path
+    ops: AzureMLOps, job: Any, model_name: str, champion: ModelAsset | None, work_dir: Path
 ) -> TrainOutcome:
     """The outcome of a finished pipeline job: its ``registered`` output, or the step that failed."""
     base = TrainOutcome(
@@ -297,7 +300,7 @@ def train_in_dev(
     outputs = workspaces.outputs("dev")
     compute = require(outputs, "compute_cluster_name")
     ops = workspaces.ops(outputs)
-    champion = resolve_champion(champion_from, model_name, ops)
+    champion = resolve_champion(champion_from, model_name, outputs, ops)
     progress(f"champion ({champion_from}): {champion or 'none'}")
     request = TrainRequest(
         compute=compute,

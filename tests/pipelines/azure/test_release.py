@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from pipelines.azure import image, prod_deploy, release, workspaces
+from pipelines.azure.ops import ModelStore
 from pipelines.azure.outputs_reader import StackOutputsError, parse
 from pipelines.azure.refs import ModelRef
 from tests.pipelines.azure_fakes import SAMPLE_RESULT, SAMPLE_ROWS
@@ -58,3 +60,37 @@ def test_qa_without_a_registry_id_is_one_clear_line(mocker, stacks):
     with pytest.raises(StackOutputsError, match=r"stack qa has no output 'registryId' \(the ARM id of qa's"):
         release.deploy("prod", V4, progress=lambda _line: None)
     runner.assert_not_called()
+
+
+@pytest.fixture
+def registry_stacks(mocker: Any, dev_outputs: dict[str, Any], qa_outputs: dict[str, Any], ops: Any) -> Any:
+    raw = {
+        "dev": {**dev_outputs, "modelRegistryName": "mlops-reg"},
+        "qa": {**qa_outputs, "modelRegistryName": "mlops-reg"},
+    }
+    mocker.patch.object(workspaces, "outputs", side_effect=lambda env: parse(env, raw[env]))
+    mocker.patch.object(workspaces, "ops", return_value=ops)
+    store = mocker.create_autospec(ModelStore, instance=True)
+    store.where = "registry mlops-reg"
+    store.get_model.return_value = None
+    mocker.patch.object(workspaces, "registry", return_value=store)
+    return store
+
+
+def test_promote_shares_into_the_registry_both_stacks_name(registry_stacks, ops):
+    ops.get_model.return_value = SimpleNamespace(type="mlflow_model", tags={"run_id": "r"}, job_name="j")
+    line = release.promote("dev", "qa", V4, progress=lambda _line: None)
+    assert line == "shared diabetes-regressor:4 from dev into registry mlops-reg; qa reads it there"
+    ops.share_model.assert_called_once_with("diabetes-regressor", "4", "mlops-reg")
+    ops.create_model.assert_not_called()
+    ops.download_model.assert_not_called()
+
+
+def test_the_image_is_built_from_the_registry_or_else_from_dev(mocker, registry_stacks, ops):
+    build = mocker.patch.object(image, "build_and_push")
+    release.build_image("qa", V4, progress=lambda _line: None)
+    stores = build.call_args.kwargs["stores"]
+    assert [(env, store.where) for env, store in stores] == [
+        ("qa", "registry mlops-reg"),
+        ("dev", "workspace mlw-test"),
+    ]

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.azure import training
 from pipelines.azure.errors import AzurePathError
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.paths import REPO_ROOT as ROOT
 from pipelines.specs import load_pipeline
 from tests.pipelines.azure_fakes import calls
@@ -20,10 +20,10 @@ DATA = ROOT / "data" / "diabetes.csv"
 PARAMS = ROOT / "config" / "train.yaml"
 
 
-CHAMPION = ModelRef("diabetes-regressor", "3")
+CHAMPION = ModelAsset(ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3")
 
 
-def request(champion: ModelRef | None = CHAMPION, **overrides: Any):
+def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
     return training.TrainRequest(
         compute="cpu-cluster",
         data_file=DATA,
@@ -89,7 +89,7 @@ def test_inputs_data_asset_champion_and_overrides(job):
     assert data["inputs"]["data"] == {"type": "uri_file", "path": "azureml:diabetes-data:feedbeef00000000"}
     assert data["inputs"]["model_name"] == "diabetes-regressor"
     assert data["jobs"]["evaluate"]["inputs"]["champion"] == {
-        "type": "custom_model",
+        "type": "mlflow_model",
         "path": "azureml:diabetes-regressor:3",
     }
     assert data["jobs"]["train"]["inputs"]["alpha"] == 0.5
