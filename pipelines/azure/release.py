@@ -149,6 +149,7 @@ def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
         image=pulled.by_digest,
         smoke=_smoke_fn(rows, expected),
         app_insights_connection_string=outputs.app_insights_connection_string.get_secret_value() or None,
+        host=outputs.scoring_fqdn,
         progress=progress,
     )
     removed = f"; removed {', '.join(result.removed)}" if result.removed else ""
@@ -181,7 +182,7 @@ def _smoke_prod() -> str:
     if live is None or live[1] is None:
         raise AzurePathError(f"endpoint {endpoint} has no live deployment with a model tag")
     found = ops.get_endpoint(endpoint)
-    uri = str(found.scoring_uri) if found is not None else ""
+    uri = prod_deploy.scoring_url(str(found.scoring_uri), outputs.scoring_fqdn) if found is not None else ""
     rows, expected = workspaces.model_sample(workspaces.model_store(outputs), live[1])
     passed = smoke_endpoint(uri, rows, expected, api_key=ops.endpoint_key(endpoint))
     return f"smoke test passed: {passed.rows} rows from {uri} match {live[1]} ({live[0]})"
@@ -201,6 +202,11 @@ def rollback(env: str, progress: Progress) -> str:
         raise AzurePathError(f"deployment {plan.previous} has no model_name/model_version tags")
     rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
     done = prod_deploy.execute_rollback(
-        ops, endpoint=endpoint, compute=compute, smoke=_smoke_fn(rows, expected), progress=progress
+        ops,
+        endpoint=endpoint,
+        compute=compute,
+        smoke=_smoke_fn(rows, expected),
+        host=outputs.scoring_fqdn,
+        progress=progress,
     )
     return f"rolled back {done.endpoint}: {done.previous} 100 %, {done.live} 0 % (kept)"

@@ -47,7 +47,9 @@ CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
 DATA_ASSET = "diabetes-data"
 ENVIRONMENT = "diabetes-train"
 EXPERIMENT = "diabetes-training"
-TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
+# RunHistoryConstants.TERMINAL_STATUSES, azure-ai-ml 1.35.2 operations/_run_history_constants.py:76-82
+# (what JobOperations.download and stream accept as finished): "Paused" ends a job too.
+TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding", "Paused"})
 
 
 def data_asset(path: Path, name: str = DATA_ASSET) -> Any:

@@ -52,6 +52,25 @@ def test_prod_imports_what_qa_tested_from_qas_registry_by_id(mocker, stacks):
         "--source", f"diabetes-scoring@{TESTED}", "--image", "diabetes-scoring:diabetes-regressor-v4",
     ]  # fmt: skip
     assert deploy.call_args.kwargs["image"] == f"crmlopsprod.azurecr.io/diabetes-scoring@{TESTED}"
+    assert deploy.call_args.kwargs["host"] is None  # no TLS name: the endpoint's own URI
+
+
+def test_prod_with_tls_smoke_tests_its_https_name(mocker, stacks, ops):
+    stacks["prod"]["scoringFqdn"] = "score.contoso.com"
+    mocker.patch.object(image, "run", side_effect=[done(TESTED)])
+    deploy = mocker.patch.object(
+        prod_deploy,
+        "execute_deploy",
+        return_value=prod_deploy.DeployResult("ep", "model-v4", None, "https://x/score", changed=True),
+    )
+    release.deploy("prod", V4, progress=lambda _line: None)
+    assert deploy.call_args.kwargs["host"] == "score.contoso.com"
+    ops.get_endpoint.return_value = SimpleNamespace(scoring_uri="http://10.0.0.4/api/v1/endpoint/ep/score")
+    mocker.patch.object(prod_deploy, "live_model", return_value=("model-v4", V4))
+    ops.endpoint_key.return_value = "k"
+    smoke = mocker.patch.object(release, "smoke_endpoint", return_value=SimpleNamespace(rows=1))
+    release.smoke("prod")
+    assert smoke.call_args.args[0] == "https://score.contoso.com/api/v1/endpoint/ep/score"
 
 
 def test_qa_without_a_registry_id_is_one_clear_line(mocker, stacks):

@@ -278,3 +278,16 @@ def test_timeout_names_the_job(ops, monkeypatch):
     ops.get_job.return_value = SimpleNamespace(name="job-1", status="Running")
     with pytest.raises(AzurePathError, match="job job-1 still Queued after 0 min"):
         run(ops, timeout_s=0.0)
+
+
+def test_the_terminal_states_are_the_sdks():
+    from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
+
+    assert set(RunHistoryConstants.TERMINAL_STATUSES) == training.TERMINAL
+
+
+def test_a_paused_job_ends_the_wait_as_a_failure(ops):
+    prepare(ops, "Paused", [child("validate_data"), child("train")], None)
+    outcome = run(ops)
+    assert (outcome.status, outcome.reason) == ("failed", "pipeline job paused")
+    ops.download_job_output.assert_not_called()
