@@ -303,7 +303,7 @@ def train_in_dev(
     compute = require(outputs, "compute_cluster_name")
     ops = workspaces.ops(outputs)
     champion = resolve_champion(champion_from, model_name, outputs, ops)
-    progress(f"champion ({champion_from}): {champion or 'none'}")
+    progress(f"champion ({champion_from}): {f'{champion} ({champion.uri})' if champion else 'none'}")
     request = TrainRequest(
         compute=compute,
         data_file=data_file.resolve(),
