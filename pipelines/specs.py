@@ -17,9 +17,15 @@ from pipelines.paths import PIPELINE_SPEC
 
 _PARENT_INPUT = re.compile(r"^\$\{\{parent\.inputs\.(\w+)\}\}$")
 _PARENT_JOB_OUTPUT = re.compile(r"^\$\{\{parent\.jobs\.(\w+)\.outputs\.(\w+)\}\}$")
+_PARENT_OUTPUT = re.compile(r"^\$\{\{parent\.outputs\.(\w+)\}\}$")
 _OPTIONAL_GROUP = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\$\{\{(inputs|outputs)\.(\w+)\}\}")
 
+
+# The pipeline-level output that carries the training outcome (``registered.json``): Azure ML
+# downloads it with ``jobs.download(output_name=...)``, the local runner reads the job output it
+# is promoted from. components/pipeline.yml declares it.
+OUTCOME_OUTPUT = "registered"
 
 # Command-line override (model.params dotted key) -> (pipeline job, component input): one map
 # for the local runner and the Azure ML pipeline job.
@@ -49,12 +55,14 @@ class Component:
 
 @dataclass(frozen=True)
 class Job:
-    """One step of the pipeline: a component plus its input bindings."""
+    """One step of the pipeline: a component, its input bindings and its promoted outputs."""
 
     name: str
     component: Component
     bindings: dict[str, str]
     upstream: frozenset[str] = field(default_factory=frozenset)
+    # component output -> the pipeline-level output it is promoted to (``${{parent.outputs.x}}``)
+    promoted: dict[str, str] = field(default_factory=dict)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -78,6 +86,20 @@ def load_component(path: Path) -> Component:
     )
 
 
+def _promoted_outputs(path: Path, name: str, spec: dict[str, Any], component: Component) -> dict[str, str]:
+    """A job's ``outputs:`` bindings: each a component output promoted to a pipeline-level output."""
+    promoted = {}
+    for key, value in (spec.get("outputs") or {}).items():
+        match = _PARENT_OUTPUT.match(str(value))
+        if match is None:
+            expected = "${{parent.outputs.<name>}}"
+            raise SpecError(f"{path}: job {name}: output '{key}' must be bound as {expected}, got {value!r}")
+        if key not in component.outputs:
+            raise SpecError(f"{path}: job {name}: component {component.name} has no output '{key}'")
+        promoted[key] = match.group(1)
+    return promoted
+
+
 def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]]:
     """The pipeline's own inputs and its jobs in dependency order."""
     data = _read_yaml(path)
@@ -88,7 +110,8 @@ def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]
         upstream = frozenset(
             match.group(1) for value in bindings.values() if (match := _PARENT_JOB_OUTPUT.match(value))
         )
-        jobs[name] = Job(name, component, bindings, upstream)
+        promoted = _promoted_outputs(path, name, spec, component)
+        jobs[name] = Job(name, component, bindings, upstream, promoted)
     try:
         order = list(TopologicalSorter({n: j.upstream for n, j in jobs.items()}).static_order())
     except CycleError as error:
@@ -96,6 +119,7 @@ def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]
     missing = {up for job in jobs.values() for up in job.upstream} - jobs.keys()
     if missing:
         raise SpecError(f"{path}: bindings name unknown jobs {sorted(missing)}")
+    _check_pipeline_outputs(path, data, jobs.values())
     inputs = {}
     for key, value in (data.get("inputs") or {}).items():
         if isinstance(value, dict) and "path" in value:
@@ -103,6 +127,27 @@ def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]
         else:
             inputs[key] = value
     return inputs, [jobs[name] for name in order]
+
+
+def _check_pipeline_outputs(path: Path, data: dict[str, Any], jobs: Any) -> None:
+    """Every pipeline-level output is bound from exactly one job output, and every binding names one."""
+    declared = set((data.get("outputs") or {}).keys())
+    bound: dict[str, list[str]] = {}
+    for job in jobs:
+        for key, target in job.promoted.items():
+            bound.setdefault(target, []).append(f"{job.name}.{key}")
+    if unknown := sorted(set(bound) - declared):
+        raise SpecError(f"{path}: jobs bind undeclared pipeline outputs {unknown} (declare them in outputs:)")
+    if unbound := sorted(declared - set(bound)):
+        raise SpecError(f"{path}: pipeline outputs {unbound} are bound from no job output")
+    if twice := sorted(name for name, sources in bound.items() if len(sources) > 1):
+        raise SpecError(f"{path}: pipeline outputs {twice} are bound from more than one job output")
+
+
+def pipeline_outputs(path: Path = PIPELINE_SPEC) -> dict[str, tuple[str, str]]:
+    """The pipeline-level outputs: name -> (job, component output) it is promoted from."""
+    _, jobs = load_pipeline(path)
+    return {target: (job.name, key) for job in jobs for key, target in job.promoted.items()}
 
 
 def override_inputs(overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -56,16 +56,19 @@ class StackOutputs(BaseModel):
     # Container registry (every environment by default; dev can switch it off)
     registry_name: str | None = None
     registry_login_server: str | None = None
-    registry_id: str | None = None  # ARM id: `az acr import --registry <id>`
-    # The Azure ML registry the stacks share models through (azure-mlops:modelRegistry.name)
+    # its ARM id: `az acr import --registry <qa's registryId>` names the source registry by it
+    registry_id: str | None = None
+
+    # Azure ML registry shared by the stacks (optional): when dev's and the target's outputs name
+    # the same one, `mlops promote` shares models into it and later steps read them from it
     model_registry_name: str | None = None
 
     # Training (dev; optional in qa)
     compute_cluster_name: str | None = None
 
-    # qa scoring target (Azure Container Instance); scoring_fqdn also in prod: the TLS name
-    # (aks.sslCname) of the inference router
+    # qa scoring target (Azure Container Instance)
     container_group_name: str | None = None
+    # the host name clients call: qa's container group; prod's TLS name (the extension's sslCname)
     scoring_fqdn: str | None = None
     scoring_uri: str | None = None
     scoring_identity_id: str | None = None

@@ -1,36 +1,53 @@
-"""The champion of a training run: the model an environment serves now, checked to exist in dev."""
+"""The champion of a training run: the model an environment serves now, where the dev job can read it."""
 
 from __future__ import annotations
 
 from pipelines.azure import prod_deploy, qa_deploy, workspaces
 from pipelines.azure.errors import AzurePathError, UsageError
-from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.ops import AzureMLOps, ModelStore
+from pipelines.azure.refs import ModelAsset, ModelRef
+from pipelines.stack_outputs import StackOutputs
 
 SOURCES = ("prod", "qa", "dev", "none")
 """Where the champion may come from: what prod or qa serves, dev's newest version, or none."""
 
 
-def resolve_champion(source: str, model_name: str, dev_ops: AzureMLOps) -> ModelRef | None:
-    """The model the ``source`` environment serves now, checked to exist in dev; None before the first."""
+def _store(dev: StackOutputs, serving: StackOutputs, dev_ops: AzureMLOps) -> ModelStore:
+    """Where the dev job reads what ``serving`` serves: the registry both stacks name, else dev."""
+    if dev.model_registry_name and dev.model_registry_name == serving.model_registry_name:
+        return workspaces.registry(dev.model_registry_name)
+    return dev_ops
+
+
+def resolve_champion(
+    source: str, model_name: str, dev: StackOutputs, dev_ops: AzureMLOps
+) -> ModelAsset | None:
+    """The model the ``source`` environment serves now, as the dev job's input; None before the first.
+
+    A served model is read from the Azure ML registry dev and the serving stack share (what
+    promotion put there), else it must be in the dev workspace under the same name and version.
+    """
     if source not in SOURCES:
         raise UsageError(f"--champion-from must be one of {', '.join(SOURCES)}, got {source!r}")
     champion: ModelRef | None = None
+    store: ModelStore = dev_ops
     if source == "dev":
         version = dev_ops.latest_model_version(model_name)
         champion = ModelRef(model_name, version) if version else None
     elif source == "qa":
         qa = workspaces.outputs("qa")
         champion = qa_deploy.serving_version(qa.scoring_uri) if qa.scoring_uri else None
+        store = _store(dev, qa, dev_ops)
     elif source == "prod":
         prod = workspaces.outputs("prod")
         live = prod_deploy.live_model(workspaces.ops(prod), prod_deploy.endpoint_name(prod))
         champion = live[1] if live else None
+        store = _store(dev, prod, dev_ops)
     if champion is None:
         return None
-    if dev_ops.get_model(champion.name, champion.version) is None:
+    if store.get_model(champion.name, champion.version) is None:
         raise AzurePathError(
-            f"champion {champion} (served by {source}) is not in the dev workspace {dev_ops.workspace}; "
+            f"champion {champion} (served by {source}) is not in {store.where}; "
             "use --champion-from none to train without one"
         )
-    return champion
+    return ModelAsset(champion, store.model_id(champion.name, champion.version))

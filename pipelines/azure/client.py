@@ -28,3 +28,15 @@ def ml_client(outputs: StackOutputs, credential: Any | None = None) -> Any:
         resource_group_name=outputs.resource_group_name,
         workspace_name=outputs.workspace_name,
     )
+
+
+def registry_client(registry: str, credential: Any | None = None) -> Any:
+    """An ``azure.ai.ml.MLClient`` bound to an Azure ML registry (no workspace: the SDK refuses both).
+
+    Learn, how-to-share-models-pipelines-across-workspaces-with-registries, "Create SDK connection".
+    The SDK finds the registry's subscription, group and region itself (a call to the registry
+    discovery service, made here).
+    """
+    from azure.ai.ml import MLClient
+
+    return MLClient(credential if credential is not None else default_credential(), registry_name=registry)

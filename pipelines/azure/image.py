@@ -4,23 +4,25 @@
 
 1. if the tag is already in the environment's registry, print it with its digest (an image
    version is immutable: never rebuilt, never overwritten);
-2. download the model folder from the environment's workspace, or from the upstream one
-   (qa <- dev, prod <- qa) when it was not promoted yet;
+2. download the model folder from where the environment reads its models (its Azure ML registry
+   or its workspace), or from the upstream workspace (qa <- dev) when it was not promoted yet;
 3. ``az acr login``, ``docker build -f scoring/Dockerfile`` (context: the repository, the model
    copied under ``.state/image-build/``), ``docker push``;
 4. resolve the pushed digest (``az acr repository show``) and print
    ``<login server>/diabetes-scoring:TAG@sha256:...``.
 
 ``az acr build`` is the alternative without a local Docker engine (docs/azure.md).
-Prod reuses qa's image: :func:`import_image` copies it registry-to-registry by tag
-(``az acr import``, the source named by its login server); the digest that lands is read back,
-not yet compared with the digest qa tested.
+Prod reuses qa's image: :func:`import_image` copies it registry-to-registry by the digest qa
+tested (:func:`tested_digest`), naming qa's registry by its ARM resource id (``az acr import
+--registry <id> --source diabetes-scoring@sha256:...``), then reads back the digest that landed
+and refuses anything else.
 
 Every external program runs through a :data:`Runner` (tests pass a mock and assert argv).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipelines.azure.errors import AzurePathError
-from pipelines.azure.ops import AzureMLOps
+from pipelines.azure.ops import ModelStore
 from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef, find_model_folder
 from pipelines.paths import REPO_ROOT
 
@@ -36,6 +38,14 @@ PROJECT_DIR = REPO_ROOT
 BUILD_DIR = PROJECT_DIR / ".state" / "image-build"
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+# What `az acr import` takes as a resource id (azure-cli acr/import.py: `is_valid_resource_id`);
+# anything else it looks up by name in the current subscription only.
+_REGISTRY_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$",
+    re.IGNORECASE,
+)
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -90,7 +100,7 @@ def build_and_push(
     registry: str,
     login_server: str,
     model: ModelRef,
-    workspaces: Sequence[tuple[str, AzureMLOps]],
+    stores: Sequence[tuple[str, ModelStore]],
     progress: Callable[[str], None] = print,
 ) -> ImageRef:
     """Build and push the image of ``model`` unless its tag exists; its reference with digest."""
@@ -98,16 +108,16 @@ def build_and_push(
     if existing := registry_digest(runner, registry, IMAGE_REPOSITORY, tag):
         progress(f"{IMAGE_REPOSITORY}:{tag} is already in {registry}")
         return ImageRef(login_server, IMAGE_REPOSITORY, tag, existing)
-    source = next(((env, ops) for env, ops in workspaces if ops.get_model(model.name, model.version)), None)
+    source = next(((env, store) for env, store in stores if store.get_model(model.name, model.version)), None)
     if source is None:
-        names = ", ".join(env for env, _ in workspaces)
-        raise AzurePathError(f"model {model} is in none of these workspaces: {names}")
+        names = ", ".join(f"{env} ({store.where})" for env, store in stores)
+        raise AzurePathError(f"model {model} is in none of these: {names}")
     for tool in ("docker", "az"):
         if shutil.which(tool) is None and runner is run:
             raise AzurePathError(f"`{tool}` is not on PATH (see docs/azure.md for `az acr build`)")
     work = BUILD_DIR / uuid.uuid4().hex[:8]
     try:
-        progress(f"downloading {model} from {source[0]}")
+        progress(f"downloading {model} from {source[0]} ({source[1].where})")
         source[1].download_model(model.name, model.version, work)
         folder = find_model_folder(work)
         target = f"{login_server}/{IMAGE_REPOSITORY}:{tag}"
@@ -141,27 +151,75 @@ def resolve(runner: Runner, *, registry: str, login_server: str, model: ModelRef
     return ImageRef(login_server, IMAGE_REPOSITORY, model.image_tag, digest)
 
 
+def tested_digest(
+    runner: Runner,
+    *,
+    registry: str,
+    model: ModelRef,
+    served_image: str | None,
+    served_version: str | None,
+) -> tuple[str, str]:
+    """The digest qa tested for ``model`` and where it was read: qa's ``scoringImage`` output when
+    qa serves this version (``mlops deploy --env qa`` smoke-tested it), else the digest of the
+    version's tag in qa's registry (the one ``mlops deploy --env qa`` deploys; a tag is never rebuilt).
+    """
+    if served_version == model.version and served_image and "@" in served_image:
+        repository, served_digest = served_image.split("@", 1)
+        if repository == IMAGE_REPOSITORY and _DIGEST.match(served_digest):
+            return served_digest, f"qa's scoringImage ({served_image})"
+    digest = registry_digest(runner, registry, IMAGE_REPOSITORY, model.image_tag)
+    if digest is None:
+        raise AzurePathError(
+            f"qa's registry {registry} has no {IMAGE_REPOSITORY}:{model.image_tag}: "
+            f"build and test it in qa first (`mlops image build --env qa --model {model}`, "
+            f"`mlops deploy --env qa --model {model}`)"
+        )
+    return digest, f"qa's registry {registry} ({IMAGE_REPOSITORY}:{model.image_tag})"
+
+
 def import_image(
     runner: Runner,
     *,
     registry: str,
     login_server: str,
-    source_login_server: str,
+    source_registry_id: str,
+    source_digest: str,
     model: ModelRef,
     progress: Callable[[str], None] = print,
 ) -> ImageRef:
-    """Copy the image of ``model`` from another registry (same digest) unless it is here already."""
+    """Copy the image qa tested (``source_digest``) into ``registry`` as ``diabetes-scoring:TAG``.
+
+    The source registry is named by its resource id, the image by its digest (Learn,
+    container-registry-import-images: "Supply the resource ID of the source registry with the
+    `--registry` parameter", "the `--source` parameter specifies only the source repository and
+    tag, not the registry login server name"; "identify an image by its manifest digest ...
+    which guarantees a particular version"). The tag is imported once; the digest it points to
+    in ``registry`` must be ``source_digest``, whether imported now or before.
+    """
+    if not _REGISTRY_ID.match(source_registry_id):
+        raise AzurePathError(
+            f"the source registry must be an ARM resource id (/subscriptions/…/providers/"
+            f"Microsoft.ContainerRegistry/registries/<name>), got {source_registry_id!r}"
+        )
+    if not _DIGEST.match(source_digest):
+        raise AzurePathError(f"the tested digest must be sha256:<64 hex>, got {source_digest!r}")
     tag = model.image_tag
-    if existing := registry_digest(runner, registry, IMAGE_REPOSITORY, tag):
-        return ImageRef(login_server, IMAGE_REPOSITORY, tag, existing)
-    progress(f"importing {IMAGE_REPOSITORY}:{tag} from {source_login_server} into {registry}")
-    _checked(
-        runner,
-        ["az", "acr", "import", "--name", registry, "--source",
-         f"{source_login_server}/{IMAGE_REPOSITORY}:{tag}", "--image", f"{IMAGE_REPOSITORY}:{tag}"],
-        "az acr import",
-    )  # fmt: skip
-    digest = registry_digest(runner, registry, IMAGE_REPOSITORY, tag)
-    if digest is None:
-        raise AzurePathError(f"imported {IMAGE_REPOSITORY}:{tag} but {registry} reports no digest")
-    return ImageRef(login_server, IMAGE_REPOSITORY, tag, digest)
+    landed: str | None = registry_digest(runner, registry, IMAGE_REPOSITORY, tag)
+    if landed is None:
+        source_name = source_registry_id.rsplit("/", 1)[-1]
+        progress(f"importing {IMAGE_REPOSITORY}@{source_digest} from {source_name} into {registry} as :{tag}")
+        _checked(
+            runner,
+            ["az", "acr", "import", "--name", registry, "--registry", source_registry_id,
+             "--source", f"{IMAGE_REPOSITORY}@{source_digest}", "--image", f"{IMAGE_REPOSITORY}:{tag}"],
+            "az acr import",
+        )  # fmt: skip
+        landed = registry_digest(runner, registry, IMAGE_REPOSITORY, tag)
+        if landed is None:
+            raise AzurePathError(f"imported {IMAGE_REPOSITORY}:{tag} but {registry} reports no digest")
+    if landed != source_digest:
+        raise AzurePathError(
+            f"{registry} has {IMAGE_REPOSITORY}:{tag} at {landed}, but qa tested {source_digest}: "
+            "refusing to deploy an image qa did not test"
+        )
+    return ImageRef(login_server, IMAGE_REPOSITORY, tag, landed)

@@ -5,15 +5,36 @@ hands them to these methods; tests replace the protocol with ``create_autospec``
 exact calls and their order. :class:`MLClientOps` is the real implementation: each method is
 one or two SDK calls, long-running operations waited for (``.result()``), "not found" mapped
 to ``None`` where the caller asks "is it there?".
+
+Models are read through the narrower :class:`ModelStore`: a workspace (:class:`MLClientOps`) or
+an Azure ML registry (:class:`RegistryOps`, an ``MLClient`` bound to ``registry_name``: the SDK
+refuses a client with both a workspace and a registry).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.ai.ml.entities import Model
 
 
-class AzureMLOps(Protocol):
+class ModelStore(Protocol):
+    """Registered model versions in one place: a workspace or an Azure ML registry."""
+
+    where: str
+    """``workspace <name>`` or ``registry <name>``, for messages."""
+
+    def get_model(self, name: str, version: str) -> Model | None: ...
+    def download_model(self, name: str, version: str, path: Path) -> None: ...
+    def model_id(self, name: str, version: str) -> str:
+        """How a job input or a deployment names the version here."""
+        ...
+
+
+class AzureMLOps(ModelStore, Protocol):
     """The Azure ML calls of one workspace."""
 
     workspace: str
@@ -31,10 +52,11 @@ class AzureMLOps(Protocol):
     def download_job_output(self, job_name: str, output_name: str, path: Path) -> None: ...
 
     # models
-    def get_model(self, name: str, version: str) -> Any | None: ...
     def latest_model_version(self, name: str) -> str | None: ...
-    def create_model(self, model: Any) -> Any: ...
-    def download_model(self, name: str, version: str, path: Path) -> None: ...
+    def create_model(self, model: Model) -> Model: ...
+    def share_model(self, name: str, version: str, registry: str) -> Model:
+        """Copy a workspace model version into an Azure ML registry, same name and version."""
+        ...
 
     # online endpoints
     def get_endpoint(self, name: str) -> Any | None: ...
@@ -58,9 +80,10 @@ def _not_found(call: Any) -> Any | None:
 class MLClientOps:
     """:class:`AzureMLOps` over an ``azure.ai.ml.MLClient``."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: MLClient) -> None:
         self.client = client
         self.workspace = str(client.workspace_name)
+        self.where = f"workspace {self.workspace}"
 
     def get_data(self, name: str, version: str) -> Any | None:
         return _not_found(lambda: self.client.data.get(name=name, version=version))
@@ -86,8 +109,12 @@ class MLClientOps:
     def download_job_output(self, job_name: str, output_name: str, path: Path) -> None:
         self.client.jobs.download(name=job_name, output_name=output_name, download_path=str(path))
 
-    def get_model(self, name: str, version: str) -> Any | None:
-        return _not_found(lambda: self.client.models.get(name=name, version=version))
+    def get_model(self, name: str, version: str) -> Model | None:
+        found: Model | None = _not_found(lambda: self.client.models.get(name=name, version=version))
+        return found
+
+    def model_id(self, name: str, version: str) -> str:
+        return f"azureml:{name}:{version}"
 
     def latest_model_version(self, name: str) -> str | None:
         versions: list[str] | None = _not_found(
@@ -97,8 +124,23 @@ class MLClientOps:
             return None
         return max(versions, key=lambda v: (v.isdigit(), int(v) if v.isdigit() else 0, v))
 
-    def create_model(self, model: Any) -> Any:
-        return self.client.models.create_or_update(model)
+    def create_model(self, model: Model) -> Model:
+        created: Model = self.client.models.create_or_update(model)
+        return created
+
+    def share_model(self, name: str, version: str, registry: str) -> Model:
+        # Learn, how-to-share-models-pipelines-across-workspaces-with-registries ("Share a model from
+        # workspace to registry"). ModelOperations.share is @experimental in azure-ai-ml 1.35.2
+        # (operations/_model_operations.py:670-715) and takes share_with_name/share_with_version as
+        # required keywords; it imports the workspace asset by id into the registry.
+        shared: Model = self.client.models.share(
+            name=name,
+            version=version,
+            registry_name=registry,
+            share_with_name=name,
+            share_with_version=version,
+        )
+        return shared
 
     def download_model(self, name: str, version: str, path: Path) -> None:
         self.client.models.download(name=name, version=version, download_path=str(path))
@@ -135,8 +177,35 @@ class MLClientOps:
         )
 
 
+class RegistryOps:
+    """:class:`ModelStore` over an ``MLClient`` bound to an Azure ML registry."""
+
+    def __init__(self, client: MLClient, registry: str) -> None:
+        self.client = client
+        self.registry = registry
+        self.where = f"registry {registry}"
+
+    def get_model(self, name: str, version: str) -> Model | None:
+        found: Model | None = _not_found(lambda: self.client.models.get(name=name, version=version))
+        return found
+
+    def download_model(self, name: str, version: str, path: Path) -> None:
+        self.client.models.download(name=name, version=version, download_path=str(path))
+
+    def model_id(self, name: str, version: str) -> str:
+        # Learn, how-to-manage-models "Supported paths": a model asset in a registry
+        return f"azureml://registries/{self.registry}/models/{name}/versions/{version}"
+
+
 def ops_for(outputs: Any, credential: Any | None = None) -> AzureMLOps:
     """The real ops of a stack's workspace."""
     from pipelines.azure.client import ml_client
 
     return MLClientOps(ml_client(outputs, credential))
+
+
+def registry_ops_for(registry: str, credential: Any | None = None) -> ModelStore:
+    """The real model store of an Azure ML registry."""
+    from pipelines.azure.client import registry_client
+
+    return RegistryOps(registry_client(registry, credential), registry)

@@ -5,7 +5,8 @@ endpoint's deployments and traffic, what to create, how to shift traffic and wha
 
 Effects: :func:`execute_deploy` drives an :class:`~pipelines.azure.ops.AzureMLOps`:
 
-1. create the endpoint if it does not exist (key auth, on the stack's Kubernetes compute);
+1. create the endpoint if it does not exist (key auth, on the stack's Kubernetes compute, no
+   traffic yet);
 2. create the new deployment ("green", named after the model version) beside the live one
    ("blue"), with the scoring image (model baked in) and 0 % traffic;
 3. smoke-test green directly (header ``azureml-model-deployment``);
@@ -15,6 +16,10 @@ Effects: :func:`execute_deploy` drives an :class:`~pipelines.azure.ops.AzureMLOp
 
 A failure in 2-4 rolls back: traffic back to blue (100 %), green's log tail printed, green
 deleted, :class:`DeployFailed` raised. Nothing here prints the endpoint key.
+
+With TLS (the extension's ``sslCname``, the prod stack's ``scoringFqdn`` output) every smoke
+test calls ``https://<scoringFqdn>/<the endpoint's scoring path>``: the name the certificate is
+issued for, whatever host the endpoint reports (:func:`scoring_url`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ from pipelines.contracts import (
 )
 
 DEFAULT_STEPS: tuple[int, ...] = (10, 50, 100)
+
+# The instance type a deployment names: the one Azure ML creates when a cluster is attached
+# (Learn, how-to-manage-kubernetes-instance-types: "an instance type called `defaultinstancetype`
+# is created when you attach a Kubernetes cluster"; requests 100m CPU / 2Gi, limits 2 CPU / 2Gi;
+# a custom instance type with that name overrides it). Named here so the choice is visible.
+INSTANCE_TYPE = "defaultinstancetype"
+# The container's own requests and limits, the qa container group's size (1 CPU, 1.5 GB). Learn,
+# same page: "the resource limits must be less than the instance type limits".
+RESOURCE_REQUESTS = {"cpu": "500m", "memory": "1Gi"}
+RESOURCE_LIMITS = {"cpu": "1", "memory": "1536Mi"}
 
 # (scoring URL, key, deployment or None) -> None; raises SmokeTestError
 SmokeFn = Callable[[str, str, str | None], object]
@@ -164,13 +179,30 @@ def endpoint_name(outputs: Any) -> str:
     return f"diabetes-{outputs.environment}-{digest}"
 
 
+def scoring_url(endpoint_uri: str, host: str | None) -> str:
+    """The URL clients score at: the endpoint's, or ``https://<host>`` with its path when TLS names a host.
+
+    Learn, how-to-secure-kubernetes-online-endpoint: the certificate is issued for the FQDN and
+    "the address that's stamped into the certificate and the address that the clients use are
+    compared"; the endpoint's URI may carry the router's IP address instead.
+    """
+    if not host:
+        return endpoint_uri
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(endpoint_uri)
+    return urlunsplit(("https", host, parts.path, parts.query, ""))
+
+
 def build_endpoint(name: str, compute: str, traffic: Mapping[str, int] | None = None) -> Any:
+    """The Kubernetes online endpoint; no traffic on creation (Learn, reference-yaml-endpoint-online:
+    "you can't set this field during online endpoint creation"; the SDK sends ``{}``)."""
     from azure.ai.ml.entities import KubernetesOnlineEndpoint
 
     return KubernetesOnlineEndpoint(
         name=name,
         compute=compute,
-        auth_mode="key",
+        auth_mode="key",  # Learn reference-yaml-endpoint-online: key | aml_token | aad_token, default key
         traffic=dict(traffic or {}),
         description="diabetes regression scoring (blue/green by `mlops deploy --env prod`)",
         tags={"managed-by": "mlops"},
@@ -189,10 +221,13 @@ def build_deployment(
 ) -> Any:
     """The Kubernetes deployment of the scoring image (model baked in: no model mount)."""
     from azure.ai.ml.entities import (
+        DefaultScaleSettings,
         Environment,
         KubernetesOnlineDeployment,
         OnlineRequestSettings,
         ProbeSettings,
+        ResourceRequirementsSettings,
+        ResourceSettings,
     )
 
     environment = Environment(
@@ -216,11 +251,19 @@ def build_deployment(
         name=name,
         endpoint_name=endpoint,
         environment=environment,
+        # Learn, reference-yaml-deployment-kubernetes-online: instance_count applies to the `default`
+        # scale type; a Kubernetes deployment otherwise defaults to `target_utilization`
+        scale_settings=DefaultScaleSettings(),
         instance_count=instance_count,
+        instance_type=INSTANCE_TYPE,
+        resources=ResourceRequirementsSettings(
+            requests=ResourceSettings(**RESOURCE_REQUESTS), limits=ResourceSettings(**RESOURCE_LIMITS)
+        ),
         environment_variables=variables,
+        # ProbeSettings (same page): period 10 s, timeout 2 s, failure_threshold 30 by default
         readiness_probe=ProbeSettings(initial_delay=10, period=10, timeout=5, failure_threshold=30),
         liveness_probe=ProbeSettings(initial_delay=30, period=10, timeout=5, failure_threshold=3),
-        request_settings=OnlineRequestSettings(request_timeout_ms=5000),
+        request_settings=OnlineRequestSettings(request_timeout_ms=5000),  # the default, 5000
         tags={"model_name": model.name, "model_version": model.version, "image": image, "deployed_at": stamp},
     )
 
@@ -281,6 +324,7 @@ def execute_deploy(
     image: str,
     smoke: SmokeFn,
     app_insights_connection_string: str | None = None,
+    host: str | None = None,
     steps: Sequence[int] = DEFAULT_STEPS,
     step_wait_s: float = 60.0,
     health_checks: int = 3,
@@ -299,7 +343,8 @@ def execute_deploy(
     )
     if plan.already_live and found is not None:
         progress(f"{model} is already live on {endpoint} ({plan.green}, 100 %): nothing to do")
-        return DeployResult(endpoint, plan.green, plan.blue, str(found.scoring_uri), changed=False)
+        uri = scoring_url(str(found.scoring_uri), host)
+        return DeployResult(endpoint, plan.green, plan.blue, uri, changed=False)
     if plan.create_endpoint:
         progress(f"creating endpoint {endpoint} on compute {compute}")
         ops.create_or_update_endpoint(build_endpoint(endpoint, compute))
@@ -318,7 +363,7 @@ def execute_deploy(
         current = ops.get_endpoint(endpoint)
         if current is None or not getattr(current, "scoring_uri", None):
             raise AzurePathError(f"endpoint {endpoint} has no scoring URI")
-        uri = str(current.scoring_uri)
+        uri = scoring_url(str(current.scoring_uri), host)
         key = ops.endpoint_key(endpoint)
         progress(f"smoke test of {plan.green} directly")
         smoke(uri, key, plan.green)
@@ -365,6 +410,7 @@ def execute_rollback(
     endpoint: str,
     compute: str,
     smoke: SmokeFn,
+    host: str | None = None,
     progress: Callable[[str], None] = print,
 ) -> RollbackPlan:
     """Put all traffic back on the previous deployment (smoke-tested first); keep the current one."""
@@ -374,7 +420,7 @@ def execute_rollback(
     plan = plan_rollback(endpoint, deployments, traffic)
     key = ops.endpoint_key(endpoint)
     progress(f"smoke test of {plan.previous} directly")
-    smoke(str(found.scoring_uri), key, plan.previous)
+    smoke(scoring_url(str(found.scoring_uri), host), key, plan.previous)
     progress(f"traffic: {plan.traffic()}")
     ops.create_or_update_endpoint(build_endpoint(endpoint, compute, plan.traffic()))
     return plan

@@ -33,11 +33,6 @@ class ModelRef:
         return f"{self.name}:{self.version}"
 
     @property
-    def azureml_id(self) -> str:
-        """The reference Azure ML inputs and deployments take: ``azureml:NAME:VERSION``."""
-        return f"azureml:{self.name}:{self.version}"
-
-    @property
     def image_tag(self) -> str:
         """The scoring image's tag for this version: ``NAME-vVERSION`` (a valid Docker tag)."""
         tag = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{self.name}-v{self.version}")
@@ -48,6 +43,18 @@ class ModelRef:
         """An online deployment name for this version (letters, digits, dashes; 3-32 characters)."""
         version = re.sub(r"[^a-z0-9-]", "-", self.version.lower())
         return f"model-v{version}"[:32].rstrip("-")
+
+
+@dataclass(frozen=True)
+class ModelAsset:
+    """A registered model version and the URI a job input names it by, where it is read from:
+    ``azureml:NAME:VERSION`` (the job's workspace) or ``azureml://registries/...`` (a registry)."""
+
+    ref: ModelRef
+    uri: str
+
+    def __str__(self) -> str:
+        return str(self.ref)
 
 
 def find_model_folder(root: Path) -> Path:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pipelines.azure import image, prod_deploy, promotion, qa_deploy, workspaces
 from pipelines.azure.endpoint_smoke import smoke_endpoint
 from pipelines.azure.errors import AzurePathError, UsageError
-from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.outputs_reader import require, stack_name
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.ops import AzureMLOps, ModelStore
+from pipelines.azure.outputs_reader import StackOutputsError, require, stack_name
+from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef
 from pipelines.stack_outputs import StackOutputs
 
 Progress = Callable[[str], None]
@@ -34,11 +34,20 @@ def require_serving(env: str, verb: str) -> None:
 
 
 def promote(from_env: str, to_env: str, model: ModelRef, progress: Progress) -> str:
-    """Copy ``model`` into the next environment's workspace, with lineage tags (idempotent)."""
+    """Make ``model`` available to the next environment (idempotent): shared into the Azure ML
+    registry both stacks name, else copied into the target workspace with lineage tags."""
     if (from_env, to_env) not in PROMOTIONS:
         raise UsageError(f"promotion goes dev -> qa -> prod, not {from_env} -> {to_env}")
-    source = workspaces.ops(workspaces.outputs(from_env))
-    target = workspaces.ops(workspaces.outputs(to_env))
+    source_outputs, target_outputs = workspaces.outputs(from_env), workspaces.outputs(to_env)
+    source = workspaces.ops(source_outputs)
+    registry = promotion.shared_registry(source_outputs, target_outputs)
+    if registry is not None:
+        shared = promotion.share(
+            source, workspaces.registry(registry), registry, model, from_env=from_env, progress=progress
+        )
+        done = f"shared {model} from {from_env} into" if shared else f"{model} was already in"
+        return f"{done} registry {registry}; {to_env} reads it there"
+    target = workspaces.ops(target_outputs)
     copied = promotion.promote(source, target, model, from_env=from_env, to_env=to_env, progress=progress)
     return f"promoted {model} {from_env} -> {to_env}" if copied else f"{model} was already in {to_env}"
 
@@ -48,15 +57,15 @@ def build_image(env: str, model: ModelRef, progress: Progress) -> image.ImageRef
     if env not in SERVING_ENVS:
         raise UsageError(f"images are built for qa (prod imports qa's), not {env}")
     outputs = workspaces.outputs(env)
-    found_in = [(env, workspaces.ops(outputs))]
-    if env in UPSTREAM:
+    found_in: list[tuple[str, ModelStore]] = [(env, workspaces.model_store(outputs))]
+    if env in UPSTREAM:  # not promoted yet: the model is still only in the upstream workspace
         found_in.append((UPSTREAM[env], workspaces.ops(workspaces.outputs(UPSTREAM[env]))))
     return image.build_and_push(
         image.run,
         registry=require(outputs, "registry_name"),
         login_server=require(outputs, "registry_login_server"),
         model=model,
-        workspaces=found_in,
+        stores=found_in,
         progress=progress,
     )
 
@@ -82,7 +91,7 @@ def _deploy_qa(ref: ModelRef, progress: Progress) -> str:
         login_server=require(outputs, "registry_login_server"),
         model=ref,
     )
-    rows, expected = workspaces.model_sample(workspaces.ops(outputs), ref)
+    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
     stack = qa_deploy.select_stack(stack_name("qa"))
     progress(f"pulumi up --stack {stack_name('qa')}: {qa_deploy.IMAGE_KEY}={built.in_registry}")
     result = qa_deploy.deploy(
@@ -100,18 +109,38 @@ def _prod_context() -> tuple[StackOutputs, AzureMLOps, str, str]:
     return outputs, workspaces.ops(outputs), prod_deploy.endpoint_name(outputs), compute
 
 
+def _qa_image_source(qa: StackOutputs, ref: ModelRef, progress: Progress) -> tuple[str, str]:
+    """qa's registry (ARM id) and the digest qa tested for ``ref``: what prod imports."""
+    if not qa.registry_id:
+        name = StackOutputs.export_name("registry_id")
+        raise StackOutputsError(
+            f"stack {qa.stack} has no output '{name}' (the ARM id of qa's container registry, which "
+            f"`az acr import` needs to name its source): run `pulumi up --stack {qa.stack}` first"
+        )
+    digest, source = image.tested_digest(
+        image.run,
+        registry=require(qa, "registry_name"),
+        model=ref,
+        served_image=qa.scoring_image,
+        served_version=qa.scoring_model_version,
+    )
+    progress(f"qa tested {IMAGE_REPOSITORY}@{digest} (from {source})")
+    return qa.registry_id, digest
+
+
 def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
     outputs, ops, endpoint, compute = _prod_context()
-    qa = workspaces.outputs("qa")
+    source_registry_id, tested = _qa_image_source(workspaces.outputs("qa"), ref, progress)
     pulled = image.import_image(
         image.run,
         registry=require(outputs, "registry_name"),
         login_server=require(outputs, "registry_login_server"),
-        source_login_server=require(qa, "registry_login_server"),
+        source_registry_id=source_registry_id,
+        source_digest=tested,
         model=ref,
         progress=progress,
     )
-    rows, expected = workspaces.model_sample(ops, ref)
+    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
     result = prod_deploy.execute_deploy(
         ops,
         endpoint=endpoint,
@@ -120,6 +149,7 @@ def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
         image=pulled.by_digest,
         smoke=_smoke_fn(rows, expected),
         app_insights_connection_string=outputs.app_insights_connection_string.get_secret_value() or None,
+        host=outputs.scoring_fqdn,
         progress=progress,
     )
     removed = f"; removed {', '.join(result.removed)}" if result.removed else ""
@@ -138,7 +168,7 @@ def _smoke_qa() -> str:
     serving = qa_deploy.serving_version(uri)
     if serving is None:
         raise AzurePathError(f"{uri} serves no registered model (not ready, or the placeholder image)")
-    rows, expected = workspaces.model_sample(workspaces.ops(outputs), serving)
+    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), serving)
     key = os.environ.get("MLOPS_SCORING_API_KEY") or qa_deploy.api_key(
         qa_deploy.select_stack(stack_name("qa"))
     )
@@ -147,13 +177,13 @@ def _smoke_qa() -> str:
 
 
 def _smoke_prod() -> str:
-    _, ops, endpoint, _ = _prod_context()
+    outputs, ops, endpoint, _ = _prod_context()
     live = prod_deploy.live_model(ops, endpoint)
     if live is None or live[1] is None:
         raise AzurePathError(f"endpoint {endpoint} has no live deployment with a model tag")
     found = ops.get_endpoint(endpoint)
-    uri = str(found.scoring_uri) if found is not None else ""
-    rows, expected = workspaces.model_sample(ops, live[1])
+    uri = prod_deploy.scoring_url(str(found.scoring_uri), outputs.scoring_fqdn) if found is not None else ""
+    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), live[1])
     passed = smoke_endpoint(uri, rows, expected, api_key=ops.endpoint_key(endpoint))
     return f"smoke test passed: {passed.rows} rows from {uri} match {live[1]} ({live[0]})"
 
@@ -164,14 +194,19 @@ def rollback(env: str, progress: Progress) -> str:
         raise UsageError(
             f"rollback works on prod's blue/green endpoint; for {env} deploy the previous --model"
         )
-    _, ops, endpoint, compute = _prod_context()
+    outputs, ops, endpoint, compute = _prod_context()
     _, deployments, traffic = prod_deploy.read_state(ops, endpoint)
     plan = prod_deploy.plan_rollback(endpoint, deployments, traffic)
     ref = next(d.model for d in deployments if d.name == plan.previous)
     if ref is None:
         raise AzurePathError(f"deployment {plan.previous} has no model_name/model_version tags")
-    rows, expected = workspaces.model_sample(ops, ref)
+    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
     done = prod_deploy.execute_rollback(
-        ops, endpoint=endpoint, compute=compute, smoke=_smoke_fn(rows, expected), progress=progress
+        ops,
+        endpoint=endpoint,
+        compute=compute,
+        smoke=_smoke_fn(rows, expected),
+        host=outputs.scoring_fqdn,
+        progress=progress,
     )
     return f"rolled back {done.endpoint}: {done.previous} 100 %, {done.live} 0 % (kept)"

@@ -9,13 +9,16 @@ specs the local runner executes. On top of the spec, per run:
   both (same pins -> same version -> no rebuild; a test checks the pins match the scoring ones);
 * ``inputs.data``: a data asset whose version is derived from the file's SHA-256 and tagged
   with it (uploaded once; the same bytes are never uploaded twice);
-* the evaluate step's ``champion``: ``Input(type="custom_model", path="azureml:NAME:VERSION")``
-  of the model the serving environment runs now, or nothing before the first;
+* the evaluate step's ``champion``: ``Input(type="mlflow_model", path=...)`` of the model the
+  serving environment runs now (``azureml:NAME:VERSION`` in dev, or
+  ``azureml://registries/<registry>/models/NAME/versions/VERSION``), or nothing before the first;
 * hyperparameter and gate overrides as the steps' optional inputs;
 * ``MLOPS_GIT_COMMIT`` for the lineage (the code snapshot has no ``.git``).
 
-The outcome is read from the register step's ``registered`` output (``registered.json``, the
-same file the local runner reads): registered version, not better, or the failed step.
+The outcome is the pipeline-level output ``registered`` (promoted from the register step's output
+of that name in ``components/pipeline.yml``), downloaded with ``jobs.download(name=<pipeline job>,
+output_name="registered")``: ``registered.json``, the same file the local runner reads. A failed
+job is explained from its child jobs (the failed step, by the display name each node is given).
 """
 
 from __future__ import annotations
@@ -35,17 +38,18 @@ from model.hashing import file_sha256
 from model.outputs import RESULT_FILE
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelAsset
 from pipelines.paths import COMPONENTS_DIR, PIPELINE_SPEC, REPO_ROOT
-from pipelines.specs import SpecError, override_inputs
+from pipelines.specs import OUTCOME_OUTPUT, SpecError, override_inputs
 
 PROJECT_DIR = REPO_ROOT
 CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
 DATA_ASSET = "diabetes-data"
 ENVIRONMENT = "diabetes-train"
 EXPERIMENT = "diabetes-training"
-REGISTER_STEP = "register"
-TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
+# RunHistoryConstants.TERMINAL_STATUSES, azure-ai-ml 1.35.2 operations/_run_history_constants.py:76-82
+# (what JobOperations.download and stream accept as finished): "Paused" ends a job too.
+TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding", "Paused"})
 
 
 def data_asset(path: Path, name: str = DATA_ASSET) -> Any:
@@ -93,7 +97,7 @@ class TrainRequest:
     data_file: Path
     params_file: Path
     model_name: str
-    champion: ModelRef | None
+    champion: ModelAsset | None
     overrides: Mapping[str, Any]
     git_commit: str
 
@@ -101,6 +105,7 @@ class TrainRequest:
 def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: str) -> Any:
     """The pipeline job of ``components/pipeline.yml`` with this run's compute, inputs and settings."""
     from azure.ai.ml import Input, load_job
+    from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import PipelineJob
 
     job = load_job(source=PIPELINE_SPEC)
@@ -114,11 +119,16 @@ def build_pipeline_job(request: TrainRequest, *, environment_id: str, data_id: s
     inputs.data = Input(type="uri_file", path=data_id)
     inputs.params = Input(type="uri_file", path=str(request.params_file))
     inputs.model_name = request.model_name
-    for node in job.jobs.values():
+    for name, node in job.jobs.items():
+        # The child job's display name is the step's name: what the progress lines and a failed
+        # step's report show (Learn, how-to-share-models-pipelines-across-workspaces-with-registries:
+        # child jobs are found by `job.display_name == "<node name>"`).
+        node.display_name = name
         node.environment = environment_id
         node.environment_variables = {"MLOPS_GIT_COMMIT": request.git_commit}
     if request.champion is not None:
-        job.jobs["evaluate"].inputs.champion = Input(type="custom_model", path=request.champion.azureml_id)
+        # the type components/evaluate.yml declares: models are MLflow models end to end
+        job.jobs["evaluate"].inputs.champion = Input(type=AssetTypes.MLFLOW_MODEL, path=request.champion.uri)
     try:
         per_job = override_inputs(dict(request.overrides))
     except SpecError as error:
@@ -177,18 +187,24 @@ def ensure_assets(ops: AzureMLOps, data_file: Path, progress: Callable[[str], No
 
 
 def _step_name(child: Any) -> str:
-    properties = getattr(child, "properties", None) or {}
-    return str(properties.get("azureml.nodeid") or getattr(child, "display_name", None) or child.name)
+    return str(getattr(child, "display_name", None) or child.name)
 
 
-def _find_step(children: list[Any], step: str) -> Any | None:
-    return next((c for c in children if _step_name(c) == step), None)
+def outcome_file(download_dir: Path) -> Path:
+    """Where ``jobs.download(output_name=OUTCOME_OUTPUT, download_path=download_dir)`` puts the outcome.
+
+    azure-ai-ml 1.35.2, ``azure/ai/ml/operations/_job_operations.py``: a named output goes to
+    ``download_path / "named-outputs" / <output name>`` (lines 1157 and 1216), and
+    ``_artifacts/_blob_storage_helper.py`` line 251 writes each blob under the output's URI
+    prefix directly into that folder.
+    """
+    return download_dir / "named-outputs" / OUTCOME_OUTPUT / RESULT_FILE
 
 
 def read_outcome(
-    ops: AzureMLOps, job: Any, model_name: str, champion: ModelRef | None, work_dir: Path
+    ops: AzureMLOps, job: Any, model_name: str, champion: ModelAsset | None, work_dir: Path
 ) -> TrainOutcome:
-    """The outcome of a finished pipeline job."""
+    """The outcome of a finished pipeline job: its ``registered`` output, or the step that failed."""
     base = TrainOutcome(
         status="failed",
         job_name=str(job.name),
@@ -196,22 +212,23 @@ def read_outcome(
         model_name=model_name,
         champion=str(champion) if champion else None,
     )
-    children = ops.child_jobs(job.name)
     if job.status != "Completed":
-        failed = [c for c in children if c.status in ("Failed", "Canceled", "NotResponding")]
+        failed = [c for c in ops.child_jobs(job.name) if c.status in ("Failed", "Canceled", "NotResponding")]
         if failed:
             base.failed_step = _step_name(failed[0])
             base.failed_step_url = getattr(failed[0], "studio_url", None)
         base.reason = f"pipeline job {job.status.lower()}"
         return base
-    register = _find_step(children, REGISTER_STEP)
-    if register is None:
-        raise AzurePathError(f"job {job.name} completed but has no '{REGISTER_STEP}' step")
-    ops.download_job_output(register.name, "registered", work_dir)
-    files = sorted(work_dir.rglob(RESULT_FILE))
-    if not files:
-        raise AzurePathError(f"the register step of job {job.name} wrote no {RESULT_FILE}")
-    result = json.loads(files[0].read_text())
+    ops.download_job_output(job.name, OUTCOME_OUTPUT, work_dir)
+    path = outcome_file(work_dir)
+    if not path.is_file():
+        # JobOperations.download only logs (at debug level) when the output is missing: no error.
+        raise AzurePathError(
+            f"job {job.name} completed but its output '{OUTCOME_OUTPUT}' holds no {RESULT_FILE} "
+            f"(nothing at {path.relative_to(work_dir)} after jobs.download); "
+            f"see {base.studio_url or 'the job in Azure ML studio'}"
+        )
+    result = json.loads(path.read_text())
     base.reason = str(result.get("reason"))
     if result.get("registered"):
         base.status = "registered"
@@ -285,8 +302,8 @@ def train_in_dev(
     outputs = workspaces.outputs("dev")
     compute = require(outputs, "compute_cluster_name")
     ops = workspaces.ops(outputs)
-    champion = resolve_champion(champion_from, model_name, ops)
-    progress(f"champion ({champion_from}): {champion or 'none'}")
+    champion = resolve_champion(champion_from, model_name, outputs, ops)
+    progress(f"champion ({champion_from}): {f'{champion} ({champion.uri})' if champion else 'none'}")
     request = TrainRequest(
         compute=compute,
         data_file=data_file.resolve(),

@@ -21,7 +21,7 @@ from pipelines.local.registry import LocalRegistry
 from pipelines.local.runner import run_pipeline, step_env
 from pipelines.local.state import StatePaths
 from pipelines.smoke import SmokeTestError
-from pipelines.specs import override_inputs
+from pipelines.specs import OUTCOME_OUTPUT, override_inputs, pipeline_outputs
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def run_local(options: RunOptions, console: Console) -> RunSummary:
     timings.update({result.name: result.seconds for result in results})
     outputs = {result.name: result.outputs for result in results}
     report = json.loads((outputs["evaluate"]["report"] / REPORT_FILE).read_text())
-    registered = json.loads((outputs["register"]["registered"] / RESULT_FILE).read_text())
+    outcome_job, outcome_output = pipeline_outputs()[OUTCOME_OUTPUT]
+    registered = json.loads((outputs[outcome_job][outcome_output] / RESULT_FILE).read_text())
     summary = RunSummary(
         run_dir=run_dir,
         mlflow_run_id=prepared["run_id"],

@@ -38,5 +38,7 @@ def ops(mocker: Any) -> Any:
     """A strict mock of AzureMLOps: only the protocol's methods, with their signatures."""
     mock = mocker.create_autospec(AzureMLOps, instance=True)
     mock.workspace = "mlw-test"
+    mock.where = "workspace mlw-test"
+    mock.model_id.side_effect = lambda name, version: f"azureml:{name}:{version}"
     mock.download_model.side_effect = lambda name, version, path: write_model_folder(Path(path), name)
     return mock

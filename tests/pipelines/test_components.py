@@ -61,3 +61,12 @@ def test_training_environment_pins_the_same_scikit_learn_and_mlflow_as_pyproject
     assert env_pins["scikit-learn"] == model_pins["scikit-learn"]
     assert env_pins["mlflow"] == model_pins["mlflow"]
     assert _pins(project["scoring"])["scikit-learn"] == model_pins["scikit-learn"]
+
+
+def test_the_champion_input_is_an_mlflow_model_like_every_registered_version(aml):
+    # model/register.py registers the model folder (MLmodel inside) through MLflow; the evaluate step
+    # takes the champion as the same type, which mlops train passes (pipelines/azure/training.py)
+    component = aml.load_component(source=COMPONENTS_DIR / "evaluate.yml")
+    spec = component._to_rest_object().as_dict()["properties"]["componentSpec"]
+    assert spec["inputs"]["champion"]["type"] == "mlflow_model"
+    assert spec["inputs"]["champion"]["optional"] is True

@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from pipelines.paths import COMPONENTS_DIR
-from pipelines.specs import SpecError, load_component, load_pipeline, render_command, resolve_inputs
+from pipelines.specs import (
+    OUTCOME_OUTPUT,
+    SpecError,
+    load_component,
+    load_pipeline,
+    pipeline_outputs,
+    render_command,
+    resolve_inputs,
+)
 
 TRAIN = COMPONENTS_DIR / "train.yml"
 
@@ -59,3 +67,39 @@ jobs:
     )
     with pytest.raises(SpecError, match="cycle"):
         load_pipeline(cyclic)
+
+
+def test_the_outcome_is_the_pipeline_output_promoted_from_register():
+    assert pipeline_outputs() == {OUTCOME_OUTPUT: ("register", "registered")}
+
+
+REGISTER = COMPONENTS_DIR / "register.yml"
+DECLARED = "outputs: {registered: {type: uri_folder}}"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "binding", "message"),
+    [
+        ("", "${{parent.outputs.registered}}", r"bind undeclared pipeline outputs \['registered'\]"),
+        (DECLARED, None, r"outputs \['registered'\] are bound from no job"),
+        (DECLARED, "./somewhere", r"must be bound as \$\{\{parent"),
+    ],
+    ids=["undeclared", "unbound", "not-a-parent-binding"],
+)
+def test_pipeline_outputs_must_match_the_job_bindings(tmp_path: Path, outputs, binding, message):
+    job_outputs = f'    outputs: {{registered: "{binding}"}}\n' if binding else ""
+    spec = tmp_path / "pipeline.yml"
+    jobs = f"jobs:\n  register:\n    component: {REGISTER}\n{job_outputs}"
+    spec.write_text(f"type: pipeline\n{outputs}\n{jobs}")
+    with pytest.raises(SpecError, match=message):
+        load_pipeline(spec)
+
+
+def test_a_promoted_output_must_exist_on_the_component(tmp_path: Path):
+    spec = tmp_path / "pipeline.yml"
+    spec.write_text(
+        "type: pipeline\noutputs: {x: {type: uri_folder}}\njobs:\n  register:\n"
+        f'    component: {REGISTER}\n    outputs: {{nope: "${{{{parent.outputs.x}}}}"}}\n'
+    )
+    with pytest.raises(SpecError, match="has no output 'nope'"):
+        load_pipeline(spec)

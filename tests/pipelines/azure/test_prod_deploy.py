@@ -134,6 +134,41 @@ def test_deployment_entity_validates_with_the_sdk_schema():
     assert rest["readinessProbe"]["failureThreshold"] == 30
 
 
+def test_deployment_names_its_instance_type_resources_and_scale_type():
+    # Learn how-to-manage-kubernetes-instance-types: without instance_type the cluster's deliberately
+    # minimal `defaultinstancetype` is used silently; resource limits must be below the instance
+    # type's (2 CPU, 2Gi). reference-yaml-deployment-kubernetes-online: instance_count applies to
+    # the `default` scale type, and Kubernetes deployments default to `target_utilization`.
+    deployment = prod_deploy.build_deployment(
+        endpoint="diabetes-prod-abc123", name="model-v4", model=V4, image=IMAGE
+    )
+    rest = deployment._to_rest_object(location="westeurope").as_dict()
+    assert rest["properties"]["instanceType"] == "defaultinstancetype"
+    assert rest["properties"]["containerResourceRequirements"] == {
+        "containerResourceRequests": {"cpu": "500m", "memory": "1Gi"},
+        "containerResourceLimits": {"cpu": "1", "memory": "1536Mi"},
+    }
+    assert rest["properties"]["scaleSettings"] == {"scaleType": "Default"}
+    assert rest["sku"] == {"name": "Default", "capacity": 1}
+
+
+@pytest.mark.parametrize(
+    ("uri", "host", "expected"),
+    [
+        (URI, None, URI),
+        (URI, "score.contoso.com", "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"),
+        (
+            "https://score.contoso.com/api/v1/endpoint/ep/score",
+            "score.contoso.com",
+            "https://score.contoso.com/api/v1/endpoint/ep/score",
+        ),
+    ],
+    ids=["plain", "ip-to-tls-name", "already-tls"],
+)
+def test_with_tls_clients_score_at_the_certificates_name(uri, host, expected):
+    assert prod_deploy.scoring_url(uri, host) == expected
+
+
 def test_endpoint_name_is_stable_and_short(prod_outputs):
     from pipelines.azure.outputs_reader import parse
 
@@ -228,6 +263,14 @@ def test_green_created_smoked_then_traffic_steps_with_health_checks_then_cleanup
     assert (result.green, result.blue, result.changed) == ("model-v4", "model-v3", True)
 
 
+def test_with_tls_every_smoke_test_calls_the_https_name(live_v3, mocker):
+    smoke = mocker.Mock()
+    result = deploy(live_v3, smoke, host="score.contoso.com")
+    tls = "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"
+    assert {c.args[0] for c in smoke.call_args_list} == {tls}
+    assert result.scoring_uri == tls
+
+
 def test_failed_green_smoke_test_rolls_back_before_any_traffic(live_v3, mocker):
     smoke = mocker.Mock(side_effect=SmokeTestError("prediction mismatch"))
     live_v3.attach_mock(smoke, "smoke")
@@ -305,6 +348,10 @@ def test_rollback_smoke_tests_the_previous_then_moves_all_traffic(ops, mocker):
     assert timeline(ops, smoke) == [("smoke", "model-v3"), ("traffic", {"model-v3": 100, "model-v4": 0})]
     ops.delete_deployment.assert_not_called()  # the rolled-back deployment stays for investigation
     assert smoke.call_args == call(URI, "k", "model-v3")
+    prod_deploy.execute_rollback(
+        ops, endpoint="ep", compute="k8s-prod", smoke=smoke, host="score.contoso.com", progress=print
+    )
+    assert smoke.call_args.args[0] == "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"
 
 
 def test_rollback_does_not_move_traffic_when_the_previous_fails_its_smoke_test(ops, mocker):

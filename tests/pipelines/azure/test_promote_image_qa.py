@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 from pipelines.azure import image, promotion, qa_deploy
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.refs import ModelRef
-from tests.pipelines.azure_fakes import calls
+from tests.pipelines.azure_fakes import calls, write_model_folder
 
 V4 = ModelRef("diabetes-regressor", "4")
 DIGEST = "sha256:" + "b" * 64
@@ -24,27 +25,46 @@ DIGEST = "sha256:" + "b" * 64
 # -- promotion ------------------------------------------------------------------------------------
 
 
+DEV_MODEL = SimpleNamespace(
+    type="mlflow_model",
+    tags={"git_commit": "abc", "data_hash": "sha256:1", "run_id": "run-7"},
+    job_name="job-7",
+)
+
+
 @pytest.fixture
 def pair(mocker: Any, ops: Any) -> tuple[Any, Any]:
     target = ops
     source = mocker.create_autospec(promotion.AzureMLOps, instance=True)
     source.workspace = "mlw-dev"
-    source.get_model.return_value = SimpleNamespace(tags={"git_commit": "abc", "data_hash": "sha256:1"})
+    source.where = "workspace mlw-dev"
+    source.get_model.return_value = DEV_MODEL
     source.download_model.side_effect = ops.download_model.side_effect
     target.workspace = "mlw-qa"
     return source, target
 
 
-def test_promote_copies_the_model_folder_with_lineage_tags(pair):
+def test_promote_copies_the_model_folder_as_an_mlflow_model_with_lineage_tags(pair):
     from azure.ai.ml import load_model
+    from azure.ai.ml._utils.utils import validate_ml_flow_folder
 
     source, target = pair
     target.get_model.return_value = None
+    folder_had: list[str] = []
+
+    def create(model: Any) -> Any:  # while the downloaded folder exists
+        folder_had.extend(sorted(p.name for p in Path(model.path).iterdir()))
+        validate_ml_flow_folder(model.path, model.type)  # what ModelOperations.create_or_update checks
+        return model
+
+    target.create_model.side_effect = create
     assert promotion.promote(source, target, V4, from_env="dev", to_env="qa", progress=lambda _l: None)
     assert calls(target) == ["get_model", "create_model"]
     assert calls(source) == ["get_model", "download_model"]
     model = target.create_model.call_args.args[0]
-    assert (model.name, model.version, model.type) == ("diabetes-regressor", "4", "custom_model")
+    assert (model.name, model.version, model.type) == ("diabetes-regressor", "4", "mlflow_model")
+    assert folder_had == ["MLmodel", "estimator.joblib", "metadata.json"]
+    assert model._to_rest_object().as_dict()["properties"]["modelType"] == "mlflow_model"
     assert model.tags["git_commit"] == "abc" and model.tags["data_hash"] == "sha256:1"
     assert model.tags["promoted_from"] == "dev"
     assert model.tags["source_workspace"] == "mlw-dev"
@@ -52,7 +72,21 @@ def test_promote_copies_the_model_folder_with_lineage_tags(pair):
     assert model.path.endswith("diabetes-regressor/model")
     plain = json.loads(json.dumps(model._to_dict()))
     plain["path"] = str(model.path)
-    assert load_model(source=io.StringIO(yaml.safe_dump(plain))).tags == model.tags
+    reloaded = load_model(source=io.StringIO(yaml.safe_dump(plain)))
+    assert (reloaded.type, reloaded.tags) == ("mlflow_model", model.tags)
+
+
+def test_a_folder_without_mlmodel_is_not_registered_as_an_mlflow_model(pair):
+    source, target = pair
+    target.get_model.return_value = None
+
+    def without_mlmodel(name: str, version: str, path: Path) -> None:
+        (write_model_folder(Path(path), name) / "MLmodel").unlink()
+
+    source.download_model.side_effect = without_mlmodel
+    with pytest.raises(AzurePathError, match="has no MLmodel: not an MLflow model folder"):
+        promotion.promote(source, target, V4, from_env="dev", to_env="qa", progress=lambda _l: None)
+    target.create_model.assert_not_called()
 
 
 def test_promoting_the_same_version_again_is_a_no_op(pair):
@@ -83,6 +117,151 @@ def test_missing_source_model_is_named(pair):
         promotion.promote(source, target, V4, from_env="dev", to_env="qa")
 
 
+# -- promotion through an Azure ML registry ---------------------------------------------------------
+
+
+@pytest.fixture
+def registry(mocker: Any) -> Any:
+    store = mocker.create_autospec(promotion.ModelStore, instance=True)
+    store.where = "registry mlops-reg"
+    store.get_model.return_value = None
+    return store
+
+
+def test_share_puts_the_dev_version_into_the_registry(pair, registry):
+    source, _ = pair
+    assert promotion.share(source, registry, "mlops-reg", V4, from_env="dev", progress=lambda _l: None)
+    source.share_model.assert_called_once_with("diabetes-regressor", "4", "mlops-reg")
+    source.download_model.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "in_registry",
+    [
+        SimpleNamespace(type="mlflow_model", tags={"run_id": "run-7"}, job_name=None),
+        SimpleNamespace(type="mlflow_model", tags={}, job_name="job-7"),
+    ],
+    ids=["same-run-tag", "same-job"],
+)
+def test_sharing_the_same_lineage_again_is_a_no_op(pair, registry, in_registry):
+    source, _ = pair
+    registry.get_model.return_value = in_registry
+    assert (
+        promotion.share(source, registry, "mlops-reg", V4, from_env="dev", progress=lambda _l: None) is False
+    )
+    source.share_model.assert_not_called()
+
+
+def test_a_registry_version_of_another_lineage_is_refused(pair, registry):
+    source, _ = pair
+    registry.get_model.return_value = SimpleNamespace(tags={"run_id": "run-1"}, job_name="job-1")
+    with pytest.raises(
+        AzurePathError, match=r"registry mlops-reg already has diabetes-regressor:4 with another"
+    ):
+        promotion.share(source, registry, "mlops-reg", V4, from_env="dev")
+    source.share_model.assert_not_called()
+
+
+def test_qa_to_prod_finds_the_version_in_the_registry(pair, registry):
+    source, _ = pair
+    source.get_model.return_value = None  # qa reads its models from the registry: no copy in qa
+    registry.get_model.return_value = DEV_MODEL
+    assert (
+        promotion.share(source, registry, "mlops-reg", V4, from_env="qa", progress=lambda _l: None) is False
+    )
+    source.get_model.return_value = None
+    registry.get_model.return_value = None
+    with pytest.raises(
+        AzurePathError, match=r"neither in qa \(workspace mlw-dev\) nor in registry mlops-reg"
+    ):
+        promotion.share(source, registry, "mlops-reg", V4, from_env="qa")
+
+
+def test_only_mlflow_models_are_shared(pair, registry):
+    source, _ = pair
+    source.get_model.return_value = SimpleNamespace(type="custom_model", tags={}, job_name=None)
+    with pytest.raises(AzurePathError, match=r"is a custom_model, not an mlflow_model"):
+        promotion.share(source, registry, "mlops-reg", V4, from_env="dev")
+    source.share_model.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("dev", "qa", "expected"),
+    [
+        (None, None, None),
+        ("mlops-reg", "mlops-reg", "mlops-reg"),
+        ("mlops-reg", None, "error"),
+        ("a", "b", "error"),
+    ],
+)
+def test_a_registry_is_used_only_when_both_stacks_name_the_same_one(
+    dev_outputs, qa_outputs, dev, qa, expected
+):
+    from pipelines.azure.errors import UsageError
+    from pipelines.azure.outputs_reader import parse
+
+    source = parse("dev", {**dev_outputs, **({"modelRegistryName": dev} if dev else {})})
+    target = parse("qa", {**qa_outputs, **({"modelRegistryName": qa} if qa else {})})
+    if expected == "error":
+        with pytest.raises(UsageError, match="stack dev has output modelRegistryName="):
+            promotion.shared_registry(source, target)
+    else:
+        assert promotion.shared_registry(source, target) == expected
+
+
+def test_share_model_sends_what_learn_documents(mocker):
+    """MLClientOps.share_model through the real ModelOperations.share: the import request it builds."""
+    from azure.ai.ml import MLClient
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from pipelines.azure.ops import MLClientOps
+
+    client = MLClient(
+        mocker.MagicMock(), subscription_id="00000000-0000-0000-0000-000000000001",
+        resource_group_name="rg-mlops-dev", workspace_name="mlw-mlops-dev",
+    )  # fmt: skip
+    operations = "azure.ai.ml.operations._model_operations"
+    mocker.patch.object(client.models, "_get_model_properties", return_value=None)  # evaluator check
+    workspaces_api = mocker.patch.object(client.models._service_client, "workspaces")
+    workspaces_api.get.return_value = SimpleNamespace(workspace_id="0000-guid", location="westeurope")
+    registry_client = mocker.MagicMock()
+    mocker.patch(
+        f"{operations}.get_registry_client", return_value=(registry_client, "rg-reg", "sub", None, None)
+    )
+    mocker.patch(f"{operations}.get_registry_versioned_asset", side_effect=ResourceNotFoundError("none"))
+
+    class Sent(Exception):
+        pass
+
+    imported = mocker.patch(f"{operations}.begin_import_registry_asset", side_effect=Sent)
+    with pytest.raises(Sent):
+        MLClientOps(client).share_model("diabetes-regressor", "4", "mlops-reg")
+    _, group, registry_name, body = imported.call_args.args
+    assert (group, registry_name) == ("rg-reg", "mlops-reg")
+    assert body == {
+        "properties": {
+            "referenceType": "Id",
+            "destinationName": "diabetes-regressor",
+            "destinationVersion": "4",
+            "sourceAssetId": "azureml://locations/westeurope/workspaces/0000-guid/models/diabetes-regressor/versions/4",
+        }
+    }
+
+
+def test_registry_ops_name_models_by_their_registry_uri(mocker):
+    from pipelines.azure.ops import RegistryOps
+
+    client = mocker.Mock()
+    store = RegistryOps(client, "mlops-reg")
+    assert store.model_id("diabetes-regressor", "4") == (
+        "azureml://registries/mlops-reg/models/diabetes-regressor/versions/4"
+    )
+    store.download_model("diabetes-regressor", "4", Path("/tmp/x"))
+    client.models.download.assert_called_once_with(
+        name="diabetes-regressor", version="4", download_path="/tmp/x"
+    )
+
+
 # -- image ----------------------------------------------------------------------------------------
 
 
@@ -100,7 +279,7 @@ def test_image_build_push_and_digest_in_order(mocker, ops):
         registry="crmlopsqa",
         login_server="crmlopsqa.azurecr.io",
         model=V4,
-        workspaces=[("qa", ops)],
+        stores=[("qa", ops)],
         progress=lambda _l: None,
     )
     argv = [c.args[0] for c in runner.call_args_list]
@@ -121,7 +300,7 @@ def test_image_build_push_and_digest_in_order(mocker, ops):
 def test_an_existing_image_tag_is_never_rebuilt(mocker, ops):
     runner = mocker.Mock(return_value=completed(DIGEST))
     ref = image.build_and_push(
-        runner, registry="r", login_server="r.azurecr.io", model=V4, workspaces=[("qa", ops)], progress=print
+        runner, registry="r", login_server="r.azurecr.io", model=V4, stores=[("qa", ops)], progress=print
     )
     assert runner.call_count == 1 and ref.digest == DIGEST
     ops.download_model.assert_not_called()
@@ -139,7 +318,7 @@ def test_image_source_falls_back_to_the_upstream_workspace(mocker, ops):
         registry="r",
         login_server="r.io",
         model=V4,
-        workspaces=[("qa", qa), ("dev", ops)],
+        stores=[("qa", qa), ("dev", ops)],
         progress=print,
     )
     qa.download_model.assert_not_called()
@@ -151,22 +330,90 @@ def test_failed_docker_build_is_one_line(mocker, ops):
     ops.get_model.return_value = SimpleNamespace()
     with pytest.raises(AzurePathError, match=r"^docker build failed \(exit 1\): boom$"):
         image.build_and_push(
-            runner, registry="r", login_server="r.io", model=V4, workspaces=[("qa", ops)], progress=print
+            runner, registry="r", login_server="r.io", model=V4, stores=[("qa", ops)], progress=print
         )
 
 
-def test_prod_imports_qas_image_by_registry_copy(mocker):
+QA_REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-mlops-qa"
+    "/providers/Microsoft.ContainerRegistry/registries/crmlopsqa"
+)
+
+
+def test_prod_imports_the_tested_digest_from_qa_by_registry_resource_id(mocker):
     runner = mocker.Mock(side_effect=[completed(code=1), completed(), completed(DIGEST)])
     ref = image.import_image(
-        runner, registry="crprod", login_server="crprod.azurecr.io", source_login_server="crqa.azurecr.io",
-        model=V4, progress=print,
+        runner, registry="crprod", login_server="crprod.azurecr.io", source_registry_id=QA_REGISTRY_ID,
+        source_digest=DIGEST, model=V4, progress=print,
     )  # fmt: skip
+    # Learn container-registry-import-images: the source registry by resource id (--registry),
+    # --source without a login server; by digest, the exact image qa tested
     assert runner.call_args_list[1].args[0] == [
-        "az", "acr", "import", "--name", "crprod", "--source",
-        "crqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4",
+        "az", "acr", "import", "--name", "crprod",
+        "--registry", QA_REGISTRY_ID,
+        "--source", f"diabetes-scoring@{DIGEST}",
         "--image", "diabetes-scoring:diabetes-regressor-v4",
     ]  # fmt: skip
+    assert runner.call_args_list[2].args[0][:4] == ["az", "acr", "repository", "show"]
     assert ref.by_digest == f"crprod.azurecr.io/diabetes-scoring@{DIGEST}"
+
+
+@pytest.mark.parametrize("already_there", [False, True], ids=["imported-now", "imported-before"])
+def test_a_digest_in_prod_other_than_the_tested_one_is_refused(mocker, already_there):
+    other = "sha256:" + "c" * 64
+    answers = [completed(other)] if already_there else [completed(code=1), completed(), completed(other)]
+    runner = mocker.Mock(side_effect=answers)
+    message = (
+        rf"crprod has diabetes-scoring:diabetes-regressor-v4 at {other}, but qa tested {DIGEST}: refusing"
+    )
+    with pytest.raises(AzurePathError, match=message):
+        image.import_image(
+            runner, registry="crprod", login_server="crprod.azurecr.io", source_registry_id=QA_REGISTRY_ID,
+            source_digest=DIGEST, model=V4, progress=print,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("registry_id", "digest", "message"),
+    [
+        ("crmlopsqa.azurecr.io", DIGEST, "must be an ARM resource id"),
+        (QA_REGISTRY_ID, "latest", "must be sha256:<64 hex>"),
+    ],
+    ids=["login-server", "tag"],
+)
+def test_import_needs_a_resource_id_and_a_digest(mocker, registry_id, digest, message):
+    runner = mocker.Mock()
+    with pytest.raises(AzurePathError, match=message):
+        image.import_image(
+            runner, registry="crprod", login_server="p.io", source_registry_id=registry_id,
+            source_digest=digest, model=V4, progress=print,
+        )  # fmt: skip
+    runner.assert_not_called()
+
+
+def test_the_tested_digest_is_what_qa_serves_for_this_version(mocker):
+    runner = mocker.Mock()
+    digest, source = image.tested_digest(
+        runner, registry="crmlopsqa", model=V4, served_image=f"diabetes-scoring@{DIGEST}", served_version="4"
+    )
+    assert (digest, source) == (DIGEST, f"qa's scoringImage (diabetes-scoring@{DIGEST})")
+    runner.assert_not_called()
+
+
+def test_otherwise_the_tested_digest_is_qas_tag(mocker):
+    runner = mocker.Mock(return_value=completed(DIGEST))
+    digest, _ = image.tested_digest(
+        runner, registry="crmlopsqa", model=V4, served_image="diabetes-scoring@sha256:" + "d" * 64,
+        served_version="5",
+    )  # fmt: skip
+    assert digest == DIGEST
+    assert runner.call_args.args[0] == [
+        "az", "acr", "repository", "show", "--name", "crmlopsqa",
+        "--image", "diabetes-scoring:diabetes-regressor-v4", "--query", "digest", "--output", "tsv",
+    ]  # fmt: skip
+    runner.return_value = completed(code=1)
+    with pytest.raises(AzurePathError, match="qa's registry crmlopsqa has no diabetes-scoring:diabetes-regr"):
+        image.tested_digest(runner, registry="crmlopsqa", model=V4, served_image=None, served_version=None)
 
 
 # -- qa deploy (Automation API) -------------------------------------------------------------------

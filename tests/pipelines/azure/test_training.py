@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.azure import training
 from pipelines.azure.errors import AzurePathError
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.paths import REPO_ROOT as ROOT
 from pipelines.specs import load_pipeline
 from tests.pipelines.azure_fakes import calls
@@ -20,10 +20,10 @@ DATA = ROOT / "data" / "diabetes.csv"
 PARAMS = ROOT / "config" / "train.yaml"
 
 
-CHAMPION = ModelRef("diabetes-regressor", "3")
+CHAMPION = ModelAsset(ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3")
 
 
-def request(champion: ModelRef | None = CHAMPION, **overrides: Any):
+def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
     return training.TrainRequest(
         compute="cpu-cluster",
         data_file=DATA,
@@ -53,6 +53,23 @@ def test_pipeline_job_passes_the_sdk_schema_validation(job):
     assert rest["settings"]["continue_on_step_failure"] is False
 
 
+def test_the_outcome_is_a_pipeline_output_bound_from_the_register_step(job):
+    # What the REST API receives: a pipeline-level output, and the register node's output bound to
+    # it (Azure/azureml-examples cli/jobs/pipelines-with-components/basics/1b_e2e_registered_components).
+    rest = job._to_rest_object().as_dict()["properties"]
+    assert rest["outputs"] == {"registered": {"mode": "Upload", "jobOutputType": "uri_folder"}}
+    assert rest["jobs"]["register"]["outputs"] == {
+        "registered": {"value": "${{parent.outputs.registered}}", "type": "literal"}
+    }
+
+
+def test_every_child_job_is_named_after_its_step(job):
+    rest = job._to_rest_object().as_dict()["properties"]
+    assert {name: node["display_name"] for name, node in rest["jobs"].items()} == {
+        name: name for name in ("validate_data", "train", "evaluate", "register")
+    }
+
+
 def test_pipeline_job_is_the_local_runners_pipeline(job):
     _, local_jobs = load_pipeline()
     assert list(job.jobs) == [j.name for j in local_jobs] or set(job.jobs) == {j.name for j in local_jobs}
@@ -72,7 +89,7 @@ def test_inputs_data_asset_champion_and_overrides(job):
     assert data["inputs"]["data"] == {"type": "uri_file", "path": "azureml:diabetes-data:feedbeef00000000"}
     assert data["inputs"]["model_name"] == "diabetes-regressor"
     assert data["jobs"]["evaluate"]["inputs"]["champion"] == {
-        "type": "custom_model",
+        "type": "mlflow_model",
         "path": "azureml:diabetes-regressor:3",
     }
     assert data["jobs"]["train"]["inputs"]["alpha"] == 0.5
@@ -129,11 +146,12 @@ def test_data_asset_is_versioned_and_tagged_by_its_hash():
 
 
 def child(step: str, status: str = "Completed") -> SimpleNamespace:
+    # A child job as `jobs.list(parent_job_name=...)` returns it: an opaque name, the step's
+    # display name (set on every node by build_pipeline_job), no node-id property relied upon.
     return SimpleNamespace(
-        name=f"child-{step}",
+        name=f"0f3c-{step}-guid",
         display_name=step,
         status=status,
-        properties={"azureml.nodeid": step},
         studio_url=f"https://ml.azure.com/runs/child-{step}",
     )
 
@@ -151,6 +169,7 @@ def prepare(ops: Any, final: str, children: list[SimpleNamespace], registered: d
     ops.child_jobs.return_value = children
 
     def download(job_name: str, output_name: str, path: Path) -> None:
+        # the layout JobOperations.download creates (see test_outcome_download.py)
         folder = Path(path) / "named-outputs" / output_name
         folder.mkdir(parents=True)
         (folder / "registered.json").write_text(json.dumps(registered))
@@ -176,14 +195,14 @@ def test_registered_path(ops):
         "child_jobs",
         "get_job",
         "child_jobs",
-        "child_jobs",
         "download_job_output",
     ]
     submitted_job, experiment = ops.submit_job.call_args.args
     assert experiment == "diabetes-training"
     assert submitted_job._validate().passed
     assert ops.create_data.call_args.args[0].tags["sha256"].startswith("sha256:")
-    ops.download_job_output.assert_called_once_with("child-register", "registered", mocker_any())
+    # the pipeline job's own output, not a child job's: promoted in components/pipeline.yml
+    ops.download_job_output.assert_called_once_with("job-1", "registered", mocker_any())
     summary = outcome.to_summary()
     assert summary["registered"] is True
     assert (summary["model_name"], summary["model_version"]) == ("diabetes-regressor", "4")
@@ -213,6 +232,18 @@ def test_failed_step_is_named_with_a_link_to_its_logs(ops):
     assert outcome.failed_step == "train"
     assert outcome.failed_step_url == "https://ml.azure.com/runs/child-train"
     ops.download_job_output.assert_not_called()
+
+
+def test_a_completed_job_without_the_outcome_file_is_an_error(ops):
+    # jobs.download downloads nothing, and raises nothing, for an output it cannot find
+    prepare(ops, "Completed", [child("register")], None)
+    ops.download_job_output.side_effect = None
+    with pytest.raises(
+        AzurePathError,
+        match=r"job job-1 completed but its output 'registered' holds no "
+        r"registered\.json \(nothing at named-outputs/registered/registered\.json",
+    ):
+        run(ops)
 
 
 def test_no_wait_submits_and_returns(ops):
@@ -247,3 +278,16 @@ def test_timeout_names_the_job(ops, monkeypatch):
     ops.get_job.return_value = SimpleNamespace(name="job-1", status="Running")
     with pytest.raises(AzurePathError, match="job job-1 still Queued after 0 min"):
         run(ops, timeout_s=0.0)
+
+
+def test_the_terminal_states_are_the_sdks():
+    from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
+
+    assert set(RunHistoryConstants.TERMINAL_STATUSES) == training.TERMINAL
+
+
+def test_a_paused_job_ends_the_wait_as_a_failure(ops):
+    prepare(ops, "Paused", [child("validate_data"), child("train")], None)
+    outcome = run(ops)
+    assert (outcome.status, outcome.reason) == ("failed", "pipeline job paused")
+    ops.download_job_output.assert_not_called()

@@ -82,18 +82,21 @@ def test_usage_errors_exit_2(argv, message):
     assert message in " ".join(result.output.split())
 
 
-def test_champion_served_by_prod_must_exist_in_dev(mocker: Any, prod_outputs, ops):
+def test_champion_served_by_prod_must_exist_in_dev(mocker: Any, dev_outputs, prod_outputs, ops):
     from pipelines.azure import prod_deploy
     from pipelines.azure.errors import AzurePathError
-    from pipelines.azure.refs import ModelRef
+    from pipelines.azure.refs import ModelAsset, ModelRef
 
     mocker.patch.object(workspaces, "outputs", return_value=parse("prod", prod_outputs))
     mocker.patch.object(workspaces, "ops", return_value=ops)
     mocker.patch.object(
         prod_deploy, "live_model", return_value=("model-v3", ModelRef("diabetes-regressor", "3"))
     )
+    dev = parse("dev", dev_outputs)
     ops.get_model.return_value = object()
-    assert resolve_champion("prod", "diabetes-regressor", ops) == ModelRef("diabetes-regressor", "3")
+    assert resolve_champion("prod", "diabetes-regressor", dev, ops) == ModelAsset(
+        ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3"
+    )
     ops.get_model.return_value = None
-    with pytest.raises(AzurePathError, match="not in the dev workspace"):
-        resolve_champion("prod", "diabetes-regressor", ops)
+    with pytest.raises(AzurePathError, match="not in workspace mlw-test"):
+        resolve_champion("prod", "diabetes-regressor", dev, ops)

@@ -1,0 +1,83 @@
+"""The champion input: read from the Azure ML registry dev shares with the serving stack, else dev."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipelines.azure import prod_deploy, training, workspaces
+from pipelines.azure.champion import resolve_champion
+from pipelines.azure.ops import ModelStore
+from pipelines.azure.outputs_reader import parse
+from pipelines.azure.refs import ModelAsset, ModelRef
+from pipelines.paths import REPO_ROOT
+
+V3 = ModelRef("diabetes-regressor", "3")
+REGISTRY_URI = "azureml://registries/mlops-reg/models/diabetes-regressor/versions/3"
+
+
+@pytest.fixture
+def registry(mocker: Any) -> Any:
+    store = mocker.create_autospec(ModelStore, instance=True)
+    store.where = "registry mlops-reg"
+    store.model_id.side_effect = lambda name, version: (
+        f"azureml://registries/mlops-reg/models/{name}/versions/{version}"
+    )
+    mocker.patch.object(workspaces, "registry", return_value=store)
+    return store
+
+
+def serve(mocker: Any, prod: dict[str, Any], ops: Any) -> None:
+    mocker.patch.object(workspaces, "outputs", return_value=parse("prod", prod))
+    mocker.patch.object(workspaces, "ops", return_value=ops)
+    mocker.patch.object(prod_deploy, "live_model", return_value=("model-v3", V3))
+
+
+def test_a_champion_served_through_the_registry_is_read_from_it(
+    mocker, dev_outputs, prod_outputs, ops, registry
+):
+    serve(mocker, {**prod_outputs, "modelRegistryName": "mlops-reg"}, ops)
+    dev = parse("dev", {**dev_outputs, "modelRegistryName": "mlops-reg"})
+    champion = resolve_champion("prod", "diabetes-regressor", dev, ops)
+    assert champion == ModelAsset(V3, REGISTRY_URI)
+    registry.get_model.assert_called_once_with("diabetes-regressor", "3")
+    ops.get_model.assert_not_called()
+
+
+def test_without_a_shared_registry_the_champion_must_be_in_dev(
+    mocker, dev_outputs, prod_outputs, ops, registry
+):
+    serve(mocker, {**prod_outputs, "modelRegistryName": "mlops-reg"}, ops)
+    champion = resolve_champion("prod", "diabetes-regressor", parse("dev", dev_outputs), ops)
+    assert champion == ModelAsset(V3, "azureml:diabetes-regressor:3")
+    registry.get_model.assert_not_called()
+
+
+def test_a_champion_missing_from_the_registry_is_named(mocker, dev_outputs, prod_outputs, ops, registry):
+    from pipelines.azure.errors import AzurePathError
+
+    serve(mocker, {**prod_outputs, "modelRegistryName": "mlops-reg"}, ops)
+    registry.get_model.return_value = None
+    dev = parse("dev", {**dev_outputs, "modelRegistryName": "mlops-reg"})
+    with pytest.raises(
+        AzurePathError, match=r"champion diabetes-regressor:3 \(served by prod\) is not in registry"
+    ):
+        resolve_champion("prod", "diabetes-regressor", dev, ops)
+
+
+def test_the_registry_champion_reaches_the_rest_api_as_an_mlflow_model_input():
+    request = training.TrainRequest(
+        compute="cpu-cluster",
+        data_file=REPO_ROOT / "data" / "diabetes.csv",
+        params_file=REPO_ROOT / "config" / "train.yaml",
+        model_name="diabetes-regressor",
+        champion=ModelAsset(V3, REGISTRY_URI),
+        overrides={},
+        git_commit="0123abc",
+    )
+    job = training.build_pipeline_job(request, environment_id="azureml:e:1", data_id="azureml:d:1")
+    assert job._validate().passed
+    rest = job._to_rest_object().as_dict()["properties"]["jobs"]["evaluate"]["inputs"]["champion"]
+    # the type components/evaluate.yml declares for the input (a mismatch is what Azure ML refuses)
+    assert rest == {"job_input_type": "mlflow_model", "uri": REGISTRY_URI}
