@@ -8,15 +8,15 @@ image without a source fails here, and so does a row whose value no longer match
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from infra.components import roles
+from infra.config import PROJECT_ROOT
 from infra.offline import OfflineRun, run_stack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 EXTENSION = "azure-native:kubernetesconfiguration:Extension"
 
 
