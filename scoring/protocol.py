@@ -102,6 +102,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False  # between the first byte of a request and the end of its head
         self._in_body = False  # between the end of a head and the end of its body
         self._head_bytes = 0
+        self._measure_head = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
 
@@ -120,6 +121,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._in_head:
             self._head_bytes += len(data)
+            self._measure_head = True
+        else:  # a head that starts and ends in this read is at most len(data) bytes
+            self._measure_head = len(data) > self.limits.max_header_bytes
         super().data_received(data)
         if self.transport.is_closing():
             return
@@ -141,12 +145,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self.limits.max_header_bytes:
+        if self._measure_head and self._head_size() > self.limits.max_header_bytes:
             self._refuse_head()
             raise _Refused  # stops the parser: nothing more of this connection is read
         self._in_body = True
         super().on_headers_complete()
+
+    def _head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def on_message_complete(self) -> None:
         self._in_body = False

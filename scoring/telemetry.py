@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ _EXTRA_FIELDS = (
 )
 
 log = logging.getLogger(LOGGER_NAME)
+_ROOT = logging.getLogger()
 
 
 class JsonFormatter(logging.Formatter):
@@ -101,11 +103,17 @@ def configure_logging(level: int) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+# Fresh ids: 64 random bits per process, then a counter (32 hex digits, like uuid4().hex,
+# and unique across processes and replicas alike; no system call per request).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name in _INCOMING_ID_HEADERS and _VALID_REQUEST_ID.fullmatch(value):
             return str(value, "ascii")
-    return os.urandom(16).hex()  # as unique as uuid4().hex, a few microseconds cheaper
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class RequestContextMiddleware:
@@ -168,11 +176,40 @@ class RequestContextMiddleware:
 
 
 def log_request(level: int, fields: dict[str, Any]) -> None:
-    """Log a ``request`` record with ``fields``: ``Logger.log`` without its caller lookup.
+    """Log a ``request`` record with ``fields``, cheaply (one per request: it shows in a profile).
 
-    ``Logger.log`` walks the stack to find the caller's file and line, which the JSON lines
-    never show; one record per request makes that a visible share of a request's cost.
+    When the only destination is the JSON handler of :func:`configure_logging` (the
+    production set-up), the line it would write is written directly: the same JSON, without
+    building a ``LogRecord`` (a third of a small request's time in the app). Any other set-up
+    (a handler on the ``scoring`` logger such as Azure Monitor's, filters, pytest's capture)
+    gets a record, still without ``Logger.log``'s walk up the stack to find the caller.
     """
+    if not log.isEnabledFor(level):
+        return
+    handlers = _ROOT.handlers
+    if (
+        len(handlers) == 1
+        and not log.handlers
+        and not log.filters
+        and not _ROOT.filters
+        and type(handler := handlers[0]) is logging.StreamHandler
+        and type(formatter := handler.formatter) is JsonFormatter
+        and not handler.filters
+        and level >= handler.level
+    ):
+        now = time.time()
+        line = {
+            "ts": formatter._timestamp(now),
+            "level": logging.getLevelName(level),
+            "logger": LOGGER_NAME,
+            "message": "request",
+        }
+        line.update({k: v for k, v in fields.items() if v is not None})
+        text = orjson.dumps(line).decode() + "\n"
+        with handler.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            handler.stream.write(text)
+            handler.stream.flush()
+        return
     record = log.makeRecord(log.name, level, "", 0, "request", (), None, extra=fields)
     log.handle(record)
 

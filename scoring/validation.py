@@ -78,7 +78,8 @@ def default_rows(payload: Any, body: bytes, *, n_features: int, max_rows: int) -
     # Every JSON boolean holds a "u" (true) or an "f" (false), and no number or the "data" key
     # does: two memchr scans (sub-microsecond) instead of substring searches (~15 us at 20 kB).
     if b"u" not in body and b"f" not in body:
-        rows = _fast(data, n_features)
+        # No quote after the first "[": no strings either, only numbers and lists.
+        rows = _fast(data, n_features, numbers_only=body.find(b'"', body.find(b"[")) == -1)
         if rows is not None:
             return rows
     return matrix(data, n_features, "data")
@@ -91,16 +92,20 @@ def check_count(n: int, max_rows: int, where: str) -> None:
         raise invalid(f"{where} has {n} rows, more than the maximum of {max_rows} per request")
 
 
-def _fast(data: list[Any], n_features: int) -> FloatArray | None:
+def _fast(data: list[Any], n_features: int, *, numbers_only: bool) -> FloatArray | None:
+    """``data`` as floats if it is a matrix of numbers; ``None`` sends it to the slow path.
+
+    Called only on bodies without "u" and "f" (no booleans, no null); ``numbers_only``: no
+    strings either, so numpy may convert straight to float64 (faster than inferring a type).
+    Finiteness needs no check: orjson refuses NaN, Infinity and numbers beyond float range
+    (1e999), and its integers are 64-bit.
+    """
     try:
-        rows = np.array(data)
+        rows = np.array(data, dtype=np.float64) if numbers_only else np.array(data)
     except (ValueError, TypeError, OverflowError):
         return None  # ragged or nested: the slow path says where
     if rows.dtype.kind in "fiu" and rows.ndim == 2 and rows.shape[1] == n_features:
-        if rows.dtype != np.float64:
-            rows = rows.astype(np.float64)
-        if np.isfinite(rows).all():
-            return rows
+        return rows if rows.dtype == np.float64 else rows.astype(np.float64)
     return None
 
 
