@@ -81,7 +81,7 @@ async def main_async(args: argparse.Namespace) -> None:
     log_file = ROOT / "bench" / "results" / "profile-requests.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     # What configure_logging installs, writing to a file instead of stderr.
-    handler = logging.StreamHandler(log_file.open("w"))
+    handler = telemetry.JsonLinesHandler(log_file.open("w"))
     handler.setFormatter(telemetry.JsonFormatter())
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -81,9 +82,60 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler of JSON lines that writes request records in batches.
+
+    One ``write`` per request record was the largest single cost of a small request on the
+    wire (a system call each); :meth:`add` queues a formatted line and writes the queue at
+    most :data:`BATCH_S` later (or at :data:`BATCH_LINES` lines). Any other record, a
+    ``flush()`` and logging's own shutdown write the queue first, so lines keep their order
+    and none is lost at exit.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, line: str) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self._pending.append(line)
+            full = len(self._pending) >= BATCH_LINES
+        if full or self._timer is not None:
+            if full:
+                self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop to flush later: now
+            self.flush()
+            return
+        self._timer = loop.call_later(BATCH_S, self.flush)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending:
+                text = "".join(self._pending)
+                self._pending.clear()
+                self.stream.write(text)
+        super().flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._pending:
+            self.flush()
+        super().emit(record)
+
+
+BATCH_S = 0.05
+BATCH_LINES = 256
+
+
 def configure_logging(level: int) -> None:
     """Send every logger's records to stderr as JSON lines (uvicorn's included)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonLinesHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -179,8 +231,8 @@ def log_request(level: int, fields: dict[str, Any]) -> None:
     """Log a ``request`` record with ``fields``, cheaply (one per request: it shows in a profile).
 
     When the only destination is the JSON handler of :func:`configure_logging` (the
-    production set-up), the line it would write is written directly: the same JSON, without
-    building a ``LogRecord`` (a third of a small request's time in the app). Any other set-up
+    production set-up), the line it would write is queued on it directly (written within
+    50 ms): the same JSON, without building a ``LogRecord``. Any other set-up
     (a handler on the ``scoring`` logger such as Azure Monitor's, filters, pytest's capture)
     gets a record, still without ``Logger.log``'s walk up the stack to find the caller.
     """
@@ -192,7 +244,7 @@ def log_request(level: int, fields: dict[str, Any]) -> None:
         and not log.handlers
         and not log.filters
         and not _ROOT.filters
-        and type(handler := handlers[0]) is logging.StreamHandler
+        and type(handler := handlers[0]) is JsonLinesHandler
         and type(formatter := handler.formatter) is JsonFormatter
         and not handler.filters
         and level >= handler.level
@@ -205,10 +257,7 @@ def log_request(level: int, fields: dict[str, Any]) -> None:
             "message": "request",
         }
         line.update({k: v for k, v in fields.items() if v is not None})
-        text = orjson.dumps(line).decode() + "\n"
-        with handler.lock:  # type: ignore[union-attr]  # created by Handler.__init__
-            handler.stream.write(text)
-            handler.stream.flush()
+        handler.add(orjson.dumps(line).decode() + "\n")
         return
     record = log.makeRecord(log.name, level, "", 0, "request", (), None, extra=fields)
     log.handle(record)
