@@ -155,6 +155,7 @@ class Server:
     body_key: str  # "data" (MLOpsPython contract) or "inputs" (MLflow)
     path: str = "/score"
     headers: tuple[tuple[str, str], ...] = ()
+    cwd: Path = ROOT
 
 
 def free_port() -> int:
@@ -267,6 +268,7 @@ def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> d
             {**ours_env, "PYTHONPATH": str(baseline)},
             "data",
             headers=AUTH,
+            cwd=baseline,  # `python -m` puts the working folder first on sys.path
         )
     return table
 
@@ -291,7 +293,7 @@ def running(server: Server) -> Iterator[tuple[str, int]]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=WORK if server.key == "azureml" else ROOT,
+        cwd=WORK if server.key == "azureml" else server.cwd,
     )
     url = f"http://{HOST}:{port}"
     try:

@@ -80,8 +80,10 @@ async def main_async(args: argparse.Namespace) -> None:
     settings = Settings(model_dir=model_dir, model_version="1", api_key=API_KEY)
     log_file = ROOT / "bench" / "results" / "profile-requests.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    # What configure_logging installs, writing to a file instead of stderr.
-    handler = telemetry.JsonLinesHandler(log_file.open("w"))
+    # What configure_logging installs, writing to a file instead of stderr (a baseline from
+    # before JsonLinesHandler used a plain StreamHandler).
+    handler_class = getattr(telemetry, "JsonLinesHandler", logging.StreamHandler)
+    handler = handler_class(log_file.open("w"))
     handler.setFormatter(telemetry.JsonFormatter())
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
