@@ -299,10 +299,13 @@ class ScoringService:
     async def live(self, _: Request) -> Response:
         return _json({"status": "alive"})
 
-    async def ready_probe(self, _: Request) -> Response:
-        if self.ready and self.model is not None:
+    async def ready_probe(self, request: Request) -> Response:
+        """Ready or not; the model's name and version only for callers that may see /metadata."""
+        if not (self.ready and self.model is not None):
+            return _json({"status": "not ready"}, 503)
+        if self.authorized(request.scope):
             return _json({"status": "ready", "model": self.model.name, "version": self.model.version})
-        return _json({"status": "not ready"}, 503)
+        return _json({"status": "ready"})
 
     async def openapi(self, request: Request) -> Response:
         if not self.openapi_public:

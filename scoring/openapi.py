@@ -253,7 +253,7 @@ def build_openapi(
             READY_PATH: {
                 "get": {
                     "operationId": "ready",
-                    "summary": "Readiness: the model is loaded and the service takes requests",
+                    "summary": "Readiness: the model is loaded (its name and version with the key)",
                     "responses": {
                         "200": {"description": "Ready"},
                         "503": {"description": "Not ready (starting or shutting down)"},

@@ -424,3 +424,13 @@ def test_repeated_refusals_do_not_keep_their_requests_in_memory(client: TestClie
     finally:
         tracemalloc.stop()
     assert grown < 1_000_000, f"{grown} bytes kept after 200 refused requests"
+
+
+def test_readiness_names_the_model_only_to_callers_with_the_key(make_client: Any) -> None:
+    with make_client(api_key="k", model_name="secret-model", model_version="v-secret-9") as client:
+        public = client.get("/health/ready")
+        wrong = client.get("/health/ready", headers={"authorization": "Bearer nope"})
+        with_key = client.get("/health/ready", headers={"authorization": "Bearer k"})
+    assert [public.status_code, wrong.status_code, with_key.status_code] == [200, 200, 200]
+    assert public.json() == wrong.json() == {"status": "ready"}
+    assert with_key.json() == {"status": "ready", "model": "secret-model", "version": "v-secret-9"}
