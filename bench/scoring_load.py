@@ -1,7 +1,14 @@
-"""Load benchmark of the scoring service against Azure ML's inference server and MLflow's.
+"""Load benchmark of the scoring service against the HTTP floor, Azure ML's inference server and MLflow's.
 
-    .venv/bin/python bench/scoring_load.py              # everything (about 6 minutes)
+    .venv/bin/python bench/scoring_load.py              # everything (about 7 minutes)
     .venv/bin/python bench/scoring_load.py --quick      # shorter runs, no soak
+    .venv/bin/python bench/scoring_load.py --servers floor,ours,ours-base --baseline-ref main --soak ''
+
+The floor (``bench/floor_app.py``) is a bare uvicorn ASGI app that reads the body and answers a
+constant: the service is reported as a share of it, in the same run. ``--baseline-ref REF``
+adds ``ours-base``: the service as it is at git ``REF`` (its ``scoring/`` extracted with
+``git archive``), for a before/after in the same run. This service runs with its production
+defaults plus an API key (every request sends ``Authorization: Bearer``) and INFO request records.
 
 What it sets up (idempotent; all under git-ignored folders):
 - ``wrk`` (Debian's package) if it is not on PATH (``apt-get install wrk``, as root);
@@ -147,6 +154,8 @@ class Server:
     env: dict[str, str]
     body_key: str  # "data" (MLOpsPython contract) or "inputs" (MLflow)
     path: str = "/score"
+    headers: tuple[tuple[str, str], ...] = ()
+    cwd: Path = ROOT
 
 
 def free_port() -> int:
@@ -155,13 +164,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def servers(model_dir: Path, az_python: Path) -> dict[str, Server]:
+API_KEY = "bench-key-0123456789"
+AUTH = (("Authorization", f"Bearer {API_KEY}"),)
+
+
+def baseline_tree(ref: str) -> Path:
+    """``scoring/`` as it is at git ``ref``, extracted under ``bench/.work`` (for ``ours-base``)."""
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    tree = WORK / f"baseline-{sha}"
+    if not (tree / "scoring" / "__main__.py").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", sha, "scoring"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> dict[str, Server]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "AZUREML_"))}
     ours_env = {
         **base,
         "AZUREML_MODEL_DIR": str(model_dir),
         "SCORING_MODEL_VERSION": "1",
-        # Production defaults: INFO, one JSON request record per request (into results/*.log).
+        # Production defaults: INFO, one JSON request record per request (into results/*.log),
+        # and an API key, so each request is authenticated too.
+        "SCORING_API_KEY": API_KEY,
         "PYTHONPATH": str(ROOT),
     }
     gunicorn = str(Path(PY).parent / "gunicorn")
@@ -172,16 +202,30 @@ def servers(model_dir: Path, az_python: Path) -> dict[str, Server]:
             "-w", str(workers), "--log-level", "warning",
         ]  # fmt: skip
 
-    return {
-        "ours": Server("ours", "this service (uvicorn, 1 process)", [PY, "-m", "scoring"], ours_env, "data"),
-        "ours-g1": Server("ours-g1", "this service (gunicorn, 1 uvicorn worker)", guni(1), ours_env, "data"),
-        "ours-g2": Server("ours-g2", "this service (gunicorn, 2 uvicorn workers)", guni(2), ours_env, "data"),
+    floor = [
+        PY, "-m", "uvicorn", "bench.floor_app:app", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", "--no-server-header",
+    ]  # fmt: skip
+    table = {
+        "floor": Server(
+            "floor", "HTTP floor (bare ASGI app, uvicorn)", floor, {**base, "PYTHONPATH": str(ROOT)}, "data"
+        ),
+        "ours": Server(
+            "ours", "this service (uvicorn, 1 process)", [PY, "-m", "scoring"], ours_env, "data", headers=AUTH
+        ),
+        "ours-g1": Server(
+            "ours-g1", "this service (gunicorn, 1 uvicorn worker)", guni(1), ours_env, "data", headers=AUTH
+        ),
+        "ours-g2": Server(
+            "ours-g2", "this service (gunicorn, 2 uvicorn workers)", guni(2), ours_env, "data", headers=AUTH
+        ),
         "ours-sklearn": Server(
             "ours-sklearn",
             "this service, estimator.predict path",
             [PY, "-m", "scoring"],
             {**ours_env, "SCORING_FAST_PATH": "false"},
             "data",
+            headers=AUTH,
         ),
         "azureml": Server(
             "azureml",
@@ -216,12 +260,23 @@ def servers(model_dir: Path, az_python: Path) -> dict[str, Server]:
             path="/invocations",
         ),
     }
+    if baseline is not None:
+        table["ours-base"] = Server(
+            "ours-base",
+            f"this service at {baseline.name.removeprefix('baseline-')} (baseline)",
+            [PY, "-m", "scoring"],
+            {**ours_env, "PYTHONPATH": str(baseline)},
+            "data",
+            headers=AUTH,
+            cwd=baseline,  # `python -m` puts the working folder first on sys.path
+        )
+    return table
 
 
 def _port_args(server: Server, port: int) -> list[str]:
     if server.key.startswith("ours-g"):
         return ["-b", f"{HOST}:{port}"]
-    if server.key.startswith("ours"):
+    if server.key.startswith("ours") or server.key == "floor":
         return ["--host", HOST, "--port", str(port)]
     if server.key == "azureml":
         return ["--port", str(port), "--health_port", str(free_port())]
@@ -238,7 +293,7 @@ def running(server: Server) -> Iterator[tuple[str, int]]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=WORK if server.key == "azureml" else ROOT,
+        cwd=WORK if server.key == "azureml" else server.cwd,
     )
     url = f"http://{HOST}:{port}"
     try:
@@ -248,7 +303,8 @@ def running(server: Server) -> Iterator[tuple[str, int]]:
             if proc.poll() is not None:
                 raise RuntimeError(f"{server.key} exited; see {log.name}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.post(url + server.path, json=body, timeout=5).status_code == 200:
+                response = httpx.post(url + server.path, json=body, headers=dict(server.headers), timeout=5)
+                if response.status_code == 200:
                     break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{server.key} not ready after 120 s; see {log.name}")
@@ -268,14 +324,15 @@ def running(server: Server) -> Iterator[tuple[str, int]]:
 # --- load -------------------------------------------------------------------------------------
 
 
-def lua_script(body_key: str, rows: int) -> Path:
+def lua_script(server: Server, rows: int) -> Path:
     import numpy as np
     from sklearn.datasets import load_diabetes
 
     x = np.asarray(load_diabetes(return_X_y=True)[0])
     data = np.resize(x, (rows, 10)).tolist()
-    body = json.dumps({body_key: data})
-    path = RESULTS / f"post-{body_key}-{rows}.lua"
+    body = json.dumps({server.body_key: data})
+    path = RESULTS / f"post-{server.key}-{rows}.lua"
+    headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in server.headers)
     path.write_text(
         textwrap.dedent(
             f"""\
@@ -284,6 +341,7 @@ def lua_script(body_key: str, rows: int) -> Path:
             wrk.body = [==[{body}]==]
             """
         )
+        + headers
     )
     return path
 
@@ -356,7 +414,10 @@ def median_load(loads: list[Load]) -> Load:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default="ours,azureml,mlflow")
+    parser.add_argument("--servers", default="floor,ours,azureml,mlflow")
+    parser.add_argument(
+        "--baseline-ref", default="", help="git ref to run as 'ours-base' (add it to --servers)"
+    )
     parser.add_argument("--rows", default="1,100")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=5)
@@ -374,11 +435,13 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
 
-    wrk_bin = ensure_wrk()
-    az_python = ensure_azureml_venv()
-    model_dir = ensure_models()
-    table = servers(model_dir, az_python)
     keys = [k for k in args.servers.split(",") if k]
+    wrk_bin = ensure_wrk()
+    az_python = ensure_azureml_venv() if "azureml" in keys else AZ_VENV / "bin" / "python"
+    model_dir = ensure_models()
+    table = servers(model_dir, az_python, baseline_tree(args.baseline_ref) if args.baseline_ref else None)
+    if unknown := set(keys) - set(table):
+        parser.error(f"unknown servers {sorted(unknown)}: choose from {sorted(table)}")
     row_counts = [int(r) for r in args.rows.split(",")]
     print(f"\nwrk 1 thread, {args.connections} connections; {args.rounds} interleaved rounds of "
           f"{args.seconds} s per server and size (after {args.warmup} s warm-up), median kept; "
@@ -394,7 +457,7 @@ def main() -> int:
         for round_no in range(1, args.rounds + 1):
             for rows in row_counts:
                 for key in keys:
-                    script = lua_script(table[key].body_key, rows)
+                    script = lua_script(table[key], rows)
                     conns = args.connections
                     wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.warmup)
                     load = wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.seconds)
@@ -405,15 +468,17 @@ def main() -> int:
     results = {k: {r: median_load(v) for r, v in by_rows.items()} for k, by_rows in samples.items()}
 
     print(f"\n{'server':<44} {'rows':>4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'x azureml':>9} {'x mlflow':>9}")  # fmt: skip
+          f"{'% floor':>8} {'x azureml':>9} {'x mlflow':>9}")  # fmt: skip
     for key in keys:
         for rows, load in results[key].items():
+            floor_load = results.get("floor", {}).get(rows)
+            share = f"{load.rps / floor_load.rps * 100:7.1f}%" if floor_load else f"{'-':>8}"
             ratios = []
             for ref in ("azureml", "mlflow"):
                 base = results.get(ref, {}).get(rows)
                 ratios.append(f"{load.rps / base.rps:8.2f}x" if base else f"{'-':>9}")
             print(f"{table[key].label:<44} {rows:>4} {load.rps:>9.0f} {load.p50_ms:>7.2f} "
-                  f"{load.p99_ms:>7.2f} {ratios[0]:>9} {ratios[1]:>9}")  # fmt: skip
+                  f"{load.p99_ms:>7.2f} {share:>8} {ratios[0]:>9} {ratios[1]:>9}")  # fmt: skip
 
     soak: dict[str, object] = {}
     if args.soak:
@@ -421,7 +486,7 @@ def main() -> int:
         print(f"\nsoak: {server.label}, {args.soak_connections} connections, "
               f"{args.soak_seconds} s, 1 row per request", flush=True)  # fmt: skip
         with running(server) as (url, pid):
-            script = lua_script(server.body_key, 1)
+            script = lua_script(server, 1)
             warm = wrk(wrk_bin, url, script, connections=args.soak_connections, seconds=10)
             rss_before = rss_kb(pid)
             load = wrk(wrk_bin, url, script, connections=args.soak_connections, seconds=args.soak_seconds)
@@ -445,6 +510,7 @@ def main() -> int:
         json.dumps(
             {
                 "cpus": os.cpu_count(),
+                "load_average_at_end": os.getloadavg(),
                 "connections": args.connections,
                 "seconds": args.seconds,
                 "results": {k: {r: asdict(v) for r, v in rs.items()} for k, rs in results.items()},

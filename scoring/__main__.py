@@ -1,4 +1,4 @@
-"""``python -m scoring``: serve the model with uvicorn (one process, uvloop + httptools).
+"""``python -m scoring``: serve the model with uvicorn (one process, uvloop + httptools + limits).
 
 The settings and the model are loaded before the port is bound, so a missing model or a
 scikit-learn mismatch ends the process at once with exit code 2 and a one-line reason.
@@ -57,20 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from scoring.app import create_app
+    from scoring.protocol import uvicorn_options
 
     app = create_app(settings, model=model)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
     return 0
 
 

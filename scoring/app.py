@@ -1,17 +1,20 @@
-"""The scoring service: a Starlette ASGI app.
+"""The scoring service: an ASGI app (``POST /score`` by hand, the other routes with Starlette).
 
 ``create_app()`` builds it; the model is loaded in the lifespan (or handed in already loaded),
 so the app answers only once the model is in memory, and ``/health/ready`` says so.
 
-Routes: ``POST /score``, ``GET /metadata``, ``GET /health/live``, ``GET /health/ready``,
-``GET /openapi.json``. See docs/scoring.md.
+Routes: ``POST /score`` (and ``POST /invocations``, MLflow's path), ``GET /metadata``,
+``GET /health/live``, ``GET /health/ready``, ``GET /openapi.json``. See docs/scoring.md.
+``POST /score`` is served straight from the ASGI messages (no Request or Response objects,
+no router): it is the route that carries the load, and the framework's per-request work was
+most of its cost (docs/scoring.md, "Where the time goes").
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,40 +23,59 @@ import numpy.typing as npt
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scoring import __version__, model_loader, telemetry
-from scoring.contract import LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
+from scoring import __version__, formats, model_loader, telemetry
+from scoring.contract import INVOCATIONS_PATH, LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
+from scoring.memory import Trimmer
 from scoring.model_loader import LoadedModel
 from scoring.openapi import build_openapi
+from scoring.protocol import TIMED_OUT
 from scoring.settings import Settings
-from scoring.validation import RequestError, parse_rows
+from scoring.validation import RequestError
 
 log = logging.getLogger(telemetry.LOGGER_NAME)
 
-_JSON = "application/json"
-_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+_JSON = b"application/json"
+_JSON_HEADER = (b"content-type", _JSON)
+_CLOSE = (b"connection", b"close")
 _OUT_OF_RANGE = RequestError(
     422,
     "out_of_range",
     "the model cannot score these rows: some values are far outside the range it was trained on",
 )
 _NOT_READY = RequestError(503, "not_ready", "the model is not loaded yet")
+_MISSING_KEY = RequestError(401, "unauthorized", "missing header Authorization: Bearer <key>")
+_WRONG_KEY = RequestError(401, "unauthorized", "wrong API key in Authorization: Bearer <key>")
+_TWO_KEYS = RequestError(401, "unauthorized", "more than one Authorization header: send one")
+_BAD_LENGTH = RequestError(400, "bad_request", "the Content-Length header is not a number")
+_COMPRESSED = RequestError(
+    415, "unsupported_media_type", "Content-Encoding is not supported: send the body uncompressed"
+)
+_MEDIA_TYPE = RequestError(415, "unsupported_media_type", "Content-Type must be application/json or text/csv")
+_DISCONNECTED = RequestError(400, "client_disconnected", "the client went away")
+_BODY_TIMEOUT = RequestError(408, "request_timeout", "the request body took too long")
+_WWW_AUTHENTICATE = (b"www-authenticate", b"Bearer")
+_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+_OWS = b" \t"
 
 
-def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(content), status, headers, media_type=_JSON)
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status, media_type="application/json")
 
 
-def _error(request: Request, exc: RequestError, headers: Mapping[str, str] | None = None) -> Response:
-    state = request.scope.setdefault("state", {})
+async def _send(send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    start = [_JSON_HEADER, (b"content-length", b"%d" % len(body)), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_bytes(state: dict[str, Any], exc: RequestError) -> bytes:
     state["error_code"] = exc.code
-    body = telemetry.error_body(exc.code, exc.message, state.get("request_id"))
-    return Response(body, exc.status, headers, media_type=_JSON)
+    return telemetry.error_body(exc.code, exc.message, state.get("request_id"))
 
 
 class ScoringService:
@@ -63,14 +85,29 @@ class ScoringService:
         self.settings = settings
         self.model: LoadedModel | None = None
         self.ready = False
-        self.openapi_doc = b""
+        self.openapi_public = b""
+        self.openapi_detailed = b""
         self.metadata_doc = b""
-        self.expected_auth = None if settings.api_key is None else b"Bearer " + settings.api_key.encode()
+        self.token = None if settings.api_key is None else settings.api_key.encode("ascii")
+        self.expected_auth = None if self.token is None else b"Bearer " + self.token
+        self.max_body = settings.max_body_bytes
+        self.trimmer = Trimmer()
 
     def install(self, loaded: LoadedModel) -> None:
         """Serve ``loaded``: keep it and pre-render the documents that describe it."""
         self.model = loaded
-        self.openapi_doc = orjson.dumps(build_openapi(loaded, self.settings, service_version=__version__))
+        zeros = np.zeros((1, loaded.n_features))
+        try:
+            example: list[float] | None = [float(v) for v in model_loader.predict(loaded, zeros)]
+        except Exception:  # an estimator that cannot score zeros: the document has no example result
+            example = None
+        public, detailed = (
+            build_openapi(
+                loaded, self.settings, service_version=__version__, detailed=d, example_result=example
+            )
+            for d in (False, True)
+        )
+        self.openapi_public, self.openapi_detailed = orjson.dumps(public), orjson.dumps(detailed)
         self.metadata_doc = orjson.dumps(
             {
                 "name": loaded.name,
@@ -109,71 +146,125 @@ class ScoringService:
             self.ready = False
             log.info("shutting down")
 
-    def unauthorized(self, request: Request) -> Response | None:
-        """A 401 response when a key is configured and the request lacks it, else ``None``."""
+    # --- auth -------------------------------------------------------------------------------
+
+    def auth_error(self, values: list[bytes]) -> RequestError | None:
+        """Why the ``Authorization`` header values do not carry the key, or ``None`` if they do.
+
+        The scheme is case-insensitive and surrounding blanks are not part of the key
+        (RFC 9110 §11.1, §5.5); a second header is refused, not ignored.
+        """
         if self.expected_auth is None:
             return None
-        got = request.headers.get("authorization")
-        if got is None:
-            exc = RequestError(401, "unauthorized", "missing header Authorization: Bearer <key>")
-        elif not hmac.compare_digest(got.encode("utf-8", "replace"), self.expected_auth):
-            exc = RequestError(401, "unauthorized", "wrong API key in Authorization: Bearer <key>")
-        else:
+        if not values:
+            return _MISSING_KEY
+        if len(values) > 1:
+            return _TWO_KEYS
+        value = values[0]
+        if hmac.compare_digest(value, self.expected_auth):  # the usual form, exactly
             return None
-        return _error(request, exc, {"www-authenticate": "Bearer"})
+        scheme, _, token = value.strip(_OWS).partition(b" ")
+        assert self.token is not None
+        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(_OWS), self.token):
+            return None
+        return _WRONG_KEY
 
-    async def read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        too_large = RequestError(413, "payload_too_large", f"the request body is larger than {limit} bytes")
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise RequestError(400, "bad_request", "the Content-Length header is not a number")
-            if int(declared) > limit:
-                raise too_large
-        # The ASGI messages directly: cheaper than Request.stream()'s generator, per request.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await request.receive()
-            if message["type"] != "http.request":  # http.disconnect: nobody to answer
-                raise RequestError(400, "client_disconnected", "the client went away")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    def authorized(self, scope: Scope) -> bool:
+        return self.auth_error([v for k, v in scope["headers"] if k == b"authorization"]) is None
 
-    async def score(self, request: Request) -> Response:
-        if (denied := self.unauthorized(request)) is not None:
-            return denied
+    # --- POST /score ------------------------------------------------------------------------
+
+    async def score(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["state"]
+        auth: list[bytes] = []
+        content_type = length = encoding = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                auth.append(value)
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"content-encoding":
+                encoding = value
+        # Refused before the body is read: close, so the rest of an upload is not read either.
+        if (denied := self.auth_error(auth)) is not None:
+            await _send(send, 401, _error_bytes(state, denied), (_WWW_AUTHENTICATE, _CLOSE))
+            return
         loaded = self.model
-        if loaded is None or not self.ready:
-            return _error(request, _NOT_READY)
         try:
-            content_type = request.headers.get("content-type", "")
-            if content_type.partition(";")[0].strip().lower() != _JSON:
-                raise RequestError(
-                    415,
-                    "unsupported_media_type",
-                    "Content-Type must be application/json, got "
-                    + (repr(content_type[:100]) if content_type else "none"),
-                )
-            rows = parse_rows(
-                await self.read_body(request),
-                n_features=loaded.n_features,
-                max_rows=self.settings.max_rows,
+            if loaded is None or not self.ready:
+                raise _NOT_READY.new()
+            media_type = self.check_headers(content_type, length, encoding)
+            body = await self.read_body(receive, state)
+        except RequestError as exc:
+            await _send(send, exc.status, _error_bytes(state, exc), (_CLOSE,))
+            return
+        try:
+            rows, shape = formats.parse_request(
+                body, media_type, features=loaded.features, max_rows=self.settings.max_rows
             )
-            request.scope["state"]["rows"] = len(rows)
+            state["rows"] = len(rows)
             result = self.predict(loaded, rows)
         except RequestError as exc:
-            return _error(request, exc)
-        return Response(
-            orjson.dumps({"result": result}, option=orjson.OPT_SERIALIZE_NUMPY),
-            media_type=_JSON,
+            await _send(send, exc.status, _error_bytes(state, exc))
+            return
+        if shape == formats.RESULT:
+            answer = orjson.dumps({"result": result}, option=orjson.OPT_SERIALIZE_NUMPY)
+        elif shape == formats.PREDICTIONS:
+            answer = orjson.dumps({"predictions": result}, option=orjson.OPT_SERIALIZE_NUMPY)
+        else:
+            answer = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+        await _send(send, 200, answer)
+
+    def check_headers(self, content_type: bytes | None, length: bytes | None, encoding: bytes | None) -> str:
+        """The request's media type, once its body headers are acceptable; else a RequestError."""
+        if encoding is not None and encoding.strip(_OWS).lower() != b"identity":
+            raise _COMPRESSED.new()
+        media_type = _media_type(content_type)
+        if length is not None:
+            length = length.strip(_OWS)  # a legal "60 " is 60
+            if not length.isdigit():
+                raise _BAD_LENGTH.new()
+            if int(length) > self.max_body:
+                raise self.too_large()
+        return media_type
+
+    def too_large(self) -> RequestError:
+        return RequestError(
+            413, "payload_too_large", f"the request body is larger than {self.max_body} bytes"
         )
+
+    async def read_body(self, receive: Receive, state: dict[str, Any]) -> bytes:
+        message = await receive()
+        if message["type"] == "http.request":
+            body: bytes = message.get("body", b"")
+            if not message.get("more_body", False):  # the whole body in one message: usual
+                if len(body) > self.max_body:
+                    raise self.too_large()
+                return body
+            chunks = [body]
+            size = len(body)
+            try:
+                while True:
+                    if state.get(TIMED_OUT):
+                        raise _BODY_TIMEOUT.new()
+                    if size > self.max_body:
+                        raise self.too_large()
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        if size > self.max_body:
+                            raise self.too_large()
+                        return b"".join(chunks)
+            finally:
+                self.trimmer.after(size)  # a large body in pieces: give the pieces back once freed
+        # http.disconnect: nobody to answer
+        raise (_BODY_TIMEOUT if state.get(TIMED_OUT) else _DISCONNECTED).new()
 
     @staticmethod
     def predict(loaded: LoadedModel, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -184,41 +275,95 @@ class ScoringService:
             # Finite inputs can still overflow inside the pipeline (scaling 1e308, say):
             # scikit-learn then refuses its own intermediate result.
             log.warning("prediction refused the input: %s", type(exc).__name__)
-            raise _OUT_OF_RANGE from None
+            raise _OUT_OF_RANGE.new() from None
         if not np.isfinite(result).all():
-            raise _OUT_OF_RANGE
+            raise _OUT_OF_RANGE.new()
         return result
 
+    # --- the other routes (Starlette) ---------------------------------------------------------
+
+    def _error(
+        self, request: Request, exc: RequestError, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        body = _error_bytes(request.scope.setdefault("state", {}), exc)
+        return Response(body, exc.status, headers, media_type="application/json")
+
     async def metadata(self, request: Request) -> Response:
-        if (denied := self.unauthorized(request)) is not None:
-            return denied
+        auth = [v for k, v in request.scope["headers"] if k == b"authorization"]
+        if (denied := self.auth_error(auth)) is not None:
+            return self._error(request, denied, {"www-authenticate": "Bearer"})
         if not self.metadata_doc:
-            return _error(request, _NOT_READY)
-        return Response(self.metadata_doc, media_type=_JSON)
+            return self._error(request, _NOT_READY)
+        return Response(self.metadata_doc, media_type="application/json")
 
     async def live(self, _: Request) -> Response:
         return _json({"status": "alive"})
 
-    async def ready_probe(self, _: Request) -> Response:
-        if self.ready and self.model is not None:
+    async def ready_probe(self, request: Request) -> Response:
+        """Ready or not; the model's name and version only for callers that may see /metadata."""
+        if not (self.ready and self.model is not None):
+            return _json({"status": "not ready"}, 503)
+        if self.authorized(request.scope):
             return _json({"status": "ready", "model": self.model.name, "version": self.model.version})
-        return _json({"status": "not ready"}, 503)
+        return _json({"status": "ready"})
 
     async def openapi(self, request: Request) -> Response:
-        if not self.openapi_doc:
-            return _error(request, _NOT_READY)
-        return Response(self.openapi_doc, media_type=_JSON)
+        if not self.openapi_public:
+            return self._error(request, _NOT_READY)
+        detailed = self.authorized(request.scope)
+        return Response(
+            self.openapi_detailed if detailed else self.openapi_public, media_type="application/json"
+        )
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
-        """404 and 405 (and any other HTTPException) as JSON errors like the others."""
+        """404 and 405 (and any other HTTPException) as JSON errors; never the client's path."""
         assert isinstance(exc, HTTPException)
         code = _ERROR_CODES.get(exc.status_code, "http_error")
-        message = (
-            f"no route {request.method} {request.url.path[:200]}"
-            if exc.status_code in (404, 405)
-            else str(exc.detail)
-        )
-        return _error(request, RequestError(exc.status_code, code, message), exc.headers)
+        if exc.status_code == 404:
+            message = f"no such route: the routes are {', '.join(_ROUTES)}"
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"method not allowed on this route: use {allowed or 'another method'}"
+        else:
+            message = str(exc.detail)
+        return self._error(request, RequestError(exc.status_code, code, message), exc.headers)
+
+
+_ROUTES = (
+    f"POST {SCORE_PATH}",
+    f"POST {INVOCATIONS_PATH}",
+    f"GET {METADATA_PATH}",
+    f"GET {LIVE_PATH}",
+    f"GET {READY_PATH}",
+    f"GET {OPENAPI_PATH}",
+)
+
+
+def _media_type(content_type: bytes | None) -> str:
+    if content_type == _JSON:
+        return formats.JSON
+    if content_type is not None:
+        media_type = content_type.partition(b";")[0].strip(_OWS).lower().decode("latin-1")
+        if media_type in formats.MEDIA_TYPES:
+            return media_type
+    raise _MEDIA_TYPE.new()
+
+
+_SCORE_PATHS = frozenset({SCORE_PATH, INVOCATIONS_PATH})
+
+
+class ScoringApp:
+    """``POST /score`` to :meth:`ScoringService.score`; everything else (lifespan too) to Starlette."""
+
+    def __init__(self, service: ScoringService, other: ASGIApp) -> None:
+        self.service = service
+        self.other = other
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in _SCORE_PATHS and scope["method"] == "POST":
+            await self.service.score(scope, receive, send)
+        else:
+            await self.other(scope, receive, send)
 
 
 def create_app(
@@ -246,19 +391,22 @@ def create_app(
     svc = ScoringService(settings)
     if model is not None:
         svc.install(model)
-    app = Starlette(
+    others = Starlette(
         routes=[
+            # Never reached (ScoringApp serves POST): here for the 405 of other methods.
             Route(SCORE_PATH, svc.score, methods=["POST"]),
+            Route(INVOCATIONS_PATH, svc.score, methods=["POST"]),
             Route(METADATA_PATH, svc.metadata, methods=["GET"]),
             Route(LIVE_PATH, svc.live, methods=["GET"]),
             Route(READY_PATH, svc.ready_probe, methods=["GET"]),
             Route(OPENAPI_PATH, svc.openapi, methods=["GET"]),
         ],
-        middleware=[Middleware(telemetry.RequestContextMiddleware)],
         exception_handlers={HTTPException: svc.http_error},
         lifespan=svc.lifespan,
     )
-    app.state.service = svc
+    # "/score/" is not "/score": a 404 like any unknown path, not a redirect to the client's Host.
+    others.router.redirect_slashes = False
+    app: ASGIApp = telemetry.RequestContextMiddleware(ScoringApp(svc, others))
     if settings.appinsights_connection_string is not None:
         try:
             wrap = telemetry.enable_azure_monitor(

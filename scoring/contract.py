@@ -10,6 +10,8 @@ DEFAULT_PORT = 5001
 """The port the service listens on unless ``SCORING_PORT`` or ``--port`` says otherwise."""
 
 SCORE_PATH = "/score"
+INVOCATIONS_PATH = "/invocations"
+"""MLflow's scoring path (``mlflow models serve``, MLflow's clients): the same handler as ``/score``."""
 METADATA_PATH = "/metadata"
 LIVE_PATH = "/health/live"
 READY_PATH = "/health/ready"

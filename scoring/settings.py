@@ -18,6 +18,14 @@ from scoring.contract import ESTIMATOR_FILE, METADATA_FILE
 DEFAULT_MAX_ROWS = 1000
 # 1,000 rows of 10 features written out at full float precision take ~250 kB.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Request line + headers: an Azure ML token (~2-4 kB) fits; h11's and Node's default limit too.
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+# A 1 MiB body within 30 s is 35 kB/s: slower clients are not clients of a scoring API.
+DEFAULT_BODY_TIMEOUT_S = 30.0
+DEFAULT_KEEP_ALIVE_S = 5.0  # uvicorn's default
+# Each connection may hold up to SCORING_MAX_BODY_BYTES while its body arrives.
+DEFAULT_MAX_CONNECTIONS = 256
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -42,6 +50,16 @@ class Settings:
         log_level: ``SCORING_LOG_LEVEL`` (``INFO`` by default).
         fast_path: ``SCORING_FAST_PATH`` (``true`` by default): evaluate supported pipelines
             with NumPy once verified against ``estimator.predict`` (see fastpath.py).
+        max_header_bytes: ``SCORING_MAX_HEADER_BYTES``: the largest request head (request
+            line and headers); larger gets ``431`` and the connection is closed.
+        header_timeout_s: ``SCORING_HEADER_TIMEOUT_S``: the most seconds from a connection's
+            opening (or a request's first byte) to the end of the request's head.
+        body_timeout_s: ``SCORING_BODY_TIMEOUT_S``: the most seconds from the end of a head
+            to the end of its body.
+        keep_alive_s: ``SCORING_KEEP_ALIVE_S``: how long an idle connection stays open
+            between requests (uvicorn's ``timeout_keep_alive``).
+        max_connections: ``SCORING_MAX_CONNECTIONS``: open connections (and requests in
+            progress) above which requests get ``503`` (uvicorn's ``limit_concurrency``).
     """
 
     model_dir: Path
@@ -53,6 +71,11 @@ class Settings:
     appinsights_connection_string: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     fast_path: bool = True
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         if self.max_rows < 1:
@@ -63,8 +86,22 @@ class Settings:
             raise SettingsError(
                 f"SCORING_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {self.log_level!r}"
             )
-        if self.api_key is not None and not self.api_key.isprintable():
-            raise SettingsError("SCORING_API_KEY must hold printable characters only")
+        if self.api_key is not None and not all("!" <= c <= "~" for c in self.api_key):
+            # A header value is bytes; clients send the key as ASCII (Azure ML keys are base64).
+            raise SettingsError("SCORING_API_KEY must hold visible ASCII characters only (no spaces)")
+        if self.max_header_bytes < 1024:
+            raise SettingsError(
+                f"SCORING_MAX_HEADER_BYTES must be at least 1024, got {self.max_header_bytes}"
+            )
+        for name, seconds in (
+            ("SCORING_HEADER_TIMEOUT_S", self.header_timeout_s),
+            ("SCORING_BODY_TIMEOUT_S", self.body_timeout_s),
+            ("SCORING_KEEP_ALIVE_S", self.keep_alive_s),
+        ):
+            if not 0 < seconds <= 3600:
+                raise SettingsError(f"{name} must be a number of seconds in (0, 3600], got {seconds}")
+        if self.max_connections < 1:
+            raise SettingsError(f"SCORING_MAX_CONNECTIONS must be at least 1, got {self.max_connections}")
 
     @property
     def auth_enabled(self) -> bool:
@@ -102,6 +139,11 @@ class Settings:
             appinsights_connection_string=_optional(env, "APPLICATIONINSIGHTS_CONNECTION_STRING"),
             log_level=(_optional(env, "SCORING_LOG_LEVEL") or "INFO").upper(),
             fast_path=_bool(env, "SCORING_FAST_PATH", default=True),
+            max_header_bytes=_int(env, "SCORING_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES),
+            header_timeout_s=_float(env, "SCORING_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S),
+            body_timeout_s=_float(env, "SCORING_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S),
+            keep_alive_s=_float(env, "SCORING_KEEP_ALIVE_S", DEFAULT_KEEP_ALIVE_S),
+            max_connections=_int(env, "SCORING_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
         )
 
 
@@ -119,6 +161,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)  # NaN and infinities fail the range check of __post_init__
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -1,16 +1,19 @@
 """Turn a ``POST /score`` body into a float matrix, or say precisely what is wrong with it.
 
-The fast path is three C calls: ``orjson.loads``, ``numpy.array`` (which infers the dtype: only
-integer and float arrays pass) and ``numpy.isfinite``. JSON booleans are the one thing numpy
-would silently turn into numbers when mixed with them, so a body that may contain one (any
-"u" or "f" byte: ``true``, ``false``, also ``null`` and some strings) takes the slow path,
-which walks the rows to name the first bad value.
+The default format, ``{"data": [[...], ...]}``, has a fast path of three C calls:
+``orjson.loads``, ``numpy.array`` (which infers the dtype: only integer and float arrays pass)
+and ``numpy.isfinite``. JSON booleans are the one thing numpy would silently turn into numbers
+when mixed with them, so a body that may hold one (any "u" or "f" byte: ``true``, ``false``,
+also ``null``, escapes and strings) takes the slow path, which walks the rows to name the first
+bad value, and then converts the rows it has checked.
 The slow path also runs whenever the fast path fails, so each error message names the row
-(and column) at fault. Error messages name positions and types, never the values sent.
+(and column) at fault. Error messages name positions, types and this model's feature names,
+never the values sent. The other formats (:mod:`scoring.formats`) end here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-_ALLOWED_KEYS = frozenset({"data"})
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,11 @@ class RequestError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
+
+    def new(self) -> RequestError:
+        """A copy to raise. Raising one shared instance again and again would chain each
+        raise's traceback onto it, keeping every failed request's frames (and bodies) alive."""
+        return RequestError(self.status, self.code, self.message)
 
 
 def invalid(message: str) -> RequestError:
@@ -49,66 +57,113 @@ def parse_json(body: bytes) -> Any:
                 "invalid_json",
                 "NaN and Infinity are not JSON numbers: every value must be a finite number",
             ) from None
+        if body[:2] == b"\x1f\x8b":
+            raise RequestError(
+                415,
+                "unsupported_media_type",
+                "the body is gzip-compressed: send it uncompressed (no Content-Encoding)",
+            ) from None
         message = f"the request body is not valid JSON: {exc}"
         raise RequestError(400, "invalid_json", message) from None
 
 
-def parse_rows(body: bytes, *, n_features: int, max_rows: int) -> npt.NDArray[np.float64]:
-    """Parse and validate a score request body into an ``(n_rows, n_features)`` float64 array.
-
-    Raises:
-        RequestError: 400 for a body that is not JSON, 422 for JSON that is not
-            ``{"data": [[n_features numbers], ...]}`` with 1 to ``max_rows`` finite rows.
-    """
-    payload = parse_json(body)
-    data = _data_field(payload, max_rows=max_rows)
+def default_rows(payload: Any, body: bytes, *, n_features: int, max_rows: int) -> FloatArray | None:
+    """The rows of ``{"data": [[...], ...]}``, or ``None`` when ``payload`` has another shape."""
+    if type(payload) is not dict or len(payload) != 1:
+        return None
+    data = payload.get("data")
+    if type(data) is not list or not data or type(data[0]) is not list:
+        return None
+    check_count(len(data), max_rows, "data")
     # Every JSON boolean holds a "u" (true) or an "f" (false), and no number or the "data" key
     # does: two memchr scans (sub-microsecond) instead of substring searches (~15 us at 20 kB).
     if b"u" not in body and b"f" not in body:
-        try:
-            rows = np.array(data)
-        except (ValueError, TypeError, OverflowError):
-            rows = None  # ragged or nested: the slow path says where
-        if rows is not None and rows.dtype.kind in "fiu" and rows.ndim == 2 and rows.shape[1] == n_features:
-            if rows.dtype != np.float64:
-                rows = rows.astype(np.float64)
-            if np.isfinite(rows).all():
-                return rows
-    _explain(data, n_features=n_features)
-    # _explain found nothing wrong that the fast path refused: a bug, not the client's fault.
-    raise AssertionError("rows were rejected by the fast path but not explained")
+        # No quote after the first "[": no strings either, only numbers and lists.
+        rows = _fast(data, n_features, numbers_only=body.find(b'"', body.find(b"[")) == -1)
+        if rows is not None:
+            return rows
+    return matrix(data, n_features, "data")
 
 
-def _data_field(payload: Any, *, max_rows: int) -> list[Any]:
-    if not isinstance(payload, dict):
-        raise invalid(f'the body must be a JSON object {{"data": [[...], ...]}}, got {_kind(payload)}')
-    if "data" not in payload:
-        raise invalid('the body has no "data" field: send {"data": [[...], ...]}')
-    unknown = set(payload) - _ALLOWED_KEYS
-    if unknown:
-        raise invalid(f'unknown field(s) in the body: only "data" is accepted, got {len(unknown)} more')
-    data = payload["data"]
-    if not isinstance(data, list):
-        raise invalid(f'"data" must be a list of rows, got {_kind(data)}')
-    if not data:
-        raise invalid('"data" is an empty list: send at least one row')
-    if len(data) > max_rows:
-        raise invalid(f'"data" has {len(data)} rows, more than the maximum of {max_rows} per request')
-    return data
+def check_count(n: int, max_rows: int, where: str) -> None:
+    if n == 0:
+        raise invalid(f"{where} is empty: send at least one row")
+    if n > max_rows:
+        raise invalid(f"{where} has {n} rows, more than the maximum of {max_rows} per request")
 
 
-def _explain(data: list[Any], *, n_features: int) -> None:
-    """Raise a :class:`RequestError` for the first invalid row or value in ``data``."""
+def _fast(data: list[Any], n_features: int, *, numbers_only: bool) -> FloatArray | None:
+    """``data`` as floats if it is a matrix of numbers; ``None`` sends it to the slow path.
+
+    Called only on bodies without "u" and "f" (no booleans, no null); ``numbers_only``: no
+    strings either, so numpy may convert straight to float64 (faster than inferring a type).
+    Finiteness needs no check: orjson refuses NaN, Infinity and numbers beyond float range
+    (1e999), and its integers are 64-bit.
+    """
+    try:
+        rows = np.array(data, dtype=np.float64) if numbers_only else np.array(data)
+    except (ValueError, TypeError, OverflowError):
+        return None  # ragged or nested: the slow path says where
+    if rows.dtype.kind in "fiu" and rows.ndim == 2 and rows.shape[1] == n_features:
+        return rows if rows.dtype == np.float64 else rows.astype(np.float64)
+    return None
+
+
+def matrix(
+    data: list[Any],
+    n_features: int,
+    where: str,
+    *,
+    cell: Callable[[int, int], str] | None = None,
+) -> FloatArray:
+    """Check ``data`` (rows of ``n_features`` numbers) value by value and convert it.
+
+    ``cell(i, j)`` names a value in messages (``where[i][j]`` by default). Raises a 422
+    :class:`RequestError` for the first row or value that is not a finite number.
+    """
+    name = cell or (lambda i, j: f"{where}[{i}][{j}]")
     for i, row in enumerate(data):
         if not isinstance(row, list):
-            raise invalid(f"data[{i}] must be a list of {n_features} numbers, got {_kind(row)}")
+            raise invalid(f"{where}[{i}] must be a list of {n_features} numbers, got {kind(row)}")
         if len(row) != n_features:
-            raise invalid(f"data[{i}] has {len(row)} values, expected {n_features} (one per feature)")
+            raise invalid(f"{where}[{i}] has {len(row)} values, expected {n_features} (one per feature)")
         for j, value in enumerate(row):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise invalid(f"data[{i}][{j}] must be a number, got {_kind(value)}")
+                raise invalid(f"{name(i, j)} must be a number, got {kind(value)}")
             if isinstance(value, float) and not np.isfinite(value):
-                raise invalid(f"data[{i}][{j}] is not a finite number")
+                raise invalid(f"{name(i, j)} is not a finite number")
+    # Every value is an int (orjson's are 64-bit) or a finite float: the conversion is exact.
+    return np.array(data, dtype=np.float64).reshape(len(data), n_features)
+
+
+def reorder(columns: Any, features: Sequence[str], where: str) -> list[int]:
+    """The position in ``columns`` of each feature, or a 422 naming missing and unknown columns."""
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise invalid(f"{where} must be a list of column names (strings)")
+    positions = {c: j for j, c in enumerate(columns)}
+    if len(positions) != len(columns):
+        raise invalid(f"{where} names a column more than once")
+    missing = [f for f in features if f not in positions]
+    unknown = [c for c in columns if c not in set(features)]
+    if missing or unknown:
+        raise invalid(column_problem(missing, unknown, features))
+    return [positions[f] for f in features]
+
+
+def column_problem(missing: Sequence[str], unknown: Sequence[str], features: Sequence[str]) -> str:
+    parts = []
+    if missing:
+        parts.append(f"missing column(s) {', '.join(missing)}")
+    if unknown:
+        parts.append(f"unknown column(s) {', '.join(_short(c) for c in unknown[:5])}")
+        if len(unknown) > 5:
+            parts[-1] += f" and {len(unknown) - 5} more"
+    return "; ".join(parts) + f": the model takes {', '.join(features)}"
+
+
+def _short(name: str) -> str:
+    """A client's column name, quoted and cut short (named so the client can find it)."""
+    return repr(name[:40] + ("..." if len(name) > 40 else ""))
 
 
 _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
@@ -120,7 +175,7 @@ _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
 )
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
     """The JSON type name of a parsed value, for messages (never the value itself)."""
     if value is None:
         return "null"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipelines.azure import prod_deploy, qa_deploy, workspaces
 from pipelines.azure.errors import AzurePathError, UsageError
 from pipelines.azure.ops import AzureMLOps, ModelStore
+from pipelines.azure.outputs_reader import stack_name
 from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.stack_outputs import StackOutputs
 
@@ -36,7 +37,11 @@ def resolve_champion(
         champion = ModelRef(model_name, version) if version else None
     elif source == "qa":
         qa = workspaces.outputs("qa")
-        champion = qa_deploy.serving_version(qa.scoring_uri) if qa.scoring_uri else None
+        champion = (
+            qa_deploy.serving_version(qa.scoring_uri, api_key=qa_deploy.scoring_key(stack_name("qa")))
+            if qa.scoring_uri
+            else None
+        )
         store = _store(dev, qa, dev_ops)
     elif source == "prod":
         prod = workspaces.outputs("prod")

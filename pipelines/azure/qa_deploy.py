@@ -17,6 +17,7 @@ The API key (stack secret ``azure-mlops:scoringApiKey``) is read for the smoke t
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ def api_key(stack: Any) -> str | None:
     return str(value.value) if value is not None and value.value else None
 
 
+def scoring_key(stack_name: str) -> str | None:
+    """The qa API key: ``MLOPS_SCORING_API_KEY``, else the stack's secret setting (Automation API)."""
+    return os.environ.get("MLOPS_SCORING_API_KEY") or api_key(select_stack(stack_name))
+
+
+def _key_headers(key: str | None) -> dict[str, str]:
+    """``/health/ready`` names the model only to callers with the key (docs/scoring.md)."""
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def base_url(scoring_uri: str) -> str:
     return scoring_uri.removesuffix(SCORE_PATH)
 
@@ -64,6 +75,7 @@ def wait_ready(
     scoring_uri: str,
     version: str,
     *,
+    api_key: str | None = None,
     timeout_s: float = 600,
     poll_s: float = 5,
     client: httpx.Client | None = None,
@@ -79,7 +91,7 @@ def wait_ready(
     try:
         while True:
             try:
-                response = http.get(url)
+                response = http.get(url, headers=_key_headers(api_key))
                 body = response.json() if response.status_code == 200 else {}
                 if body.get("version") == version:
                     return
@@ -136,11 +148,13 @@ def deploy(
     return QaDeployResult(scoring_uri=outputs.scoring_uri, image=image_setting, api_key=api_key(stack))
 
 
-def serving_version(scoring_uri: str, client: httpx.Client | None = None) -> ModelRef | None:
+def serving_version(
+    scoring_uri: str, client: httpx.Client | None = None, *, api_key: str | None = None
+) -> ModelRef | None:
     """What the qa container serves now (``/health/ready``), or None when it serves nothing."""
     http = client or httpx.Client(timeout=10, trust_env=False)
     try:
-        response = http.get(base_url(scoring_uri) + READY_PATH)
+        response = http.get(base_url(scoring_uri) + READY_PATH, headers=_key_headers(api_key))
         body = response.json() if response.status_code == 200 else {}
     except (httpx.HTTPError, ValueError):
         return None

@@ -7,7 +7,6 @@ Each function is one ``mlops`` command's work on Azure, end to end, with progres
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from pipelines.azure import image, prod_deploy, promotion, qa_deploy, workspaces
@@ -98,7 +97,7 @@ def _deploy_qa(ref: ModelRef, progress: Progress) -> str:
         stack, image_setting=built.in_registry, model=ref, on_output=lambda s: progress(s.rstrip("\n"))
     )
     progress(f"waiting for {ref} at {result.scoring_uri}")
-    qa_deploy.wait_ready(result.scoring_uri, ref.version, progress=lambda _s: None)
+    qa_deploy.wait_ready(result.scoring_uri, ref.version, api_key=result.api_key, progress=lambda _s: None)
     passed = smoke_endpoint(result.scoring_uri, rows, expected, api_key=result.api_key)
     return f"qa serves {ref} at {result.scoring_uri}; smoke test passed ({passed.rows} rows)"
 
@@ -165,13 +164,11 @@ def smoke(env: str) -> str:
 def _smoke_qa() -> str:
     outputs = workspaces.outputs("qa")
     uri = require(outputs, "scoring_uri")
-    serving = qa_deploy.serving_version(uri)
+    key = qa_deploy.scoring_key(stack_name("qa"))
+    serving = qa_deploy.serving_version(uri, api_key=key)
     if serving is None:
         raise AzurePathError(f"{uri} serves no registered model (not ready, or the placeholder image)")
     rows, expected = workspaces.model_sample(workspaces.model_store(outputs), serving)
-    key = os.environ.get("MLOPS_SCORING_API_KEY") or qa_deploy.api_key(
-        qa_deploy.select_stack(stack_name("qa"))
-    )
     passed = smoke_endpoint(uri, rows, expected, api_key=key)
     return f"smoke test passed: {passed.rows} rows from {uri} match {serving} ({passed.attempts} attempt(s))"
 

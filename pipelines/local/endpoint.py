@@ -248,13 +248,18 @@ def _wait_ready(
     url: str,
     version: str,
     *,
+    api_key: str | None,
     timeout_s: float,
     progress: Callable[[str], None] | None,
 ) -> str | None:
-    """Poll ``/health/ready`` until it reports ``version``; return why not, or None when ready."""
+    """Poll ``/health/ready`` until it reports ``version``; return why not, or None when ready.
+
+    The service names its model only to callers with the key, so the poll sends it.
+    """
     start = time.monotonic()
     last_report = 0.0
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(timeout=2.0, trust_env=False, headers=headers) as client:
         while True:
             elapsed = time.monotonic() - start
             if not _alive(pid):
@@ -325,7 +330,9 @@ def deploy(
             env=_child_env(model_dir, name, version, api_key, extra_env),
             log_file=log_file,
         )
-        problem = _wait_ready(pid, url, version, timeout_s=ready_timeout_s, progress=progress)
+        problem = _wait_ready(
+            pid, url, version, api_key=api_key, timeout_s=ready_timeout_s, progress=progress
+        )
         if problem is not None:
             _terminate(pid, grace_s=5.0)
             kept = (

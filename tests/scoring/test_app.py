@@ -108,10 +108,11 @@ def test_openapi_documents_the_request_schema_with_an_example(make_client: Any) 
         doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {"/score", "/metadata", "/health/live", "/health/ready"}
-    request = doc["components"]["schemas"]["ScoreRequest"]
-    data = request["properties"]["data"]
-    assert data["maxItems"] == 50
-    assert data["items"]["minItems"] == data["items"]["maxItems"] == 10
+    schemas = doc["components"]["schemas"]
+    request = schemas["ScoreRequest"]
+    rows, records = schemas["DataRequest"]["properties"]["data"]["anyOf"]
+    assert rows["maxItems"] == records["maxItems"] == 50
+    assert schemas["Row"]["minItems"] == schemas["Row"]["maxItems"] == 10
     example = request["example"]["data"]
     assert len(example) >= 1
     assert all(len(row) == 10 for row in example)
@@ -326,3 +327,110 @@ def test_the_real_scoring_package_is_under_test() -> None:
 
     assert Path(scoring.app.__file__).parent.name == "scoring"
     assert (Path(scoring.app.__file__).parent / "__main__.py").is_file()
+
+
+# --- issue 11: defects found by hostile clients ------------------------------------------------
+
+ROW_TEXT = b"[0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01]"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"\\u0064ata": [' + ROW_TEXT + b"]}",
+        b'{"data": null, "data": [' + ROW_TEXT + b"]}",
+        b'{"data": false, "data": [' + ROW_TEXT + b"]}",
+        b'{"data": "fu", "data": [' + ROW_TEXT + b"]}",
+    ],
+    ids=[
+        "escaped key",
+        "duplicate key after null",
+        "duplicate key after false",
+        "duplicate key after a string",
+    ],
+)
+def test_valid_rows_score_whatever_letters_the_body_holds(
+    client: TestClient, model_dir: Path, predictions: Any, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == pytest.approx(predictions(model_dir, [ROW]), rel=1e-12)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_openapi_document_does_not_show_what_the_key_protects(make_client: Any, model_dir: Path) -> None:
+    sample = orjson.loads((model_dir / "metadata.json").read_bytes())["sample"]
+    secrets = [
+        "secret-model",
+        "v-secret-9",
+        *(repr(v) for v in sample["data"][0][:3]),
+        *(repr(v) for v in sample["result"]),
+    ]
+    auth = {"authorization": "Bearer k"}
+    with make_client(api_key="k", model_name="secret-model", model_version="v-secret-9") as client:
+        public_doc = client.get("/openapi.json").text
+        detailed_doc = client.get("/openapi.json", headers=auth).text
+    for text in (public_doc, detailed_doc):
+        for secret in secrets:
+            assert secret not in text
+    assert "bmi" not in public_doc  # the features too, without the key
+    assert "bmi" in detailed_doc
+
+
+def test_errors_and_request_records_never_echo_the_path_or_content_type(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="scoring")
+    marker = "zz-marker"
+    answers = [
+        client.get(f"/{marker}/" + "p" * 3000),
+        client.post(f"/score/{marker}", content=b"{}"),
+        client.put("/score", content=b"{}", headers={"x": marker}),
+        client.post("/score", content=b"{}", headers={"content-type": f"text/{marker}"}),
+    ]
+    assert [a.status_code for a in answers] == [404, 404, 405, 415]
+    for answer in answers:
+        assert marker not in answer.text
+    records = [r for r in caplog.records if r.getMessage() == "request"]
+    assert [r.path for r in records] == ["(other)", "(other)", "/score", "/score"]
+    assert marker not in caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+
+
+def test_the_schema_says_which_numbers_are_refused(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert "out_of_range" in doc["paths"]["/score"]["post"]["responses"]["422"]["description"]
+    assert "1e308" in doc["components"]["schemas"]["Row"]["items"]["description"]
+
+
+def test_a_gzip_body_without_its_header_gets_415(client: TestClient) -> None:
+    import gzip
+
+    response = post(client, gzip.compress(orjson.dumps({"data": [ROW]})))
+    assert response.status_code == 415
+    assert "gzip" in error_of(response)["message"]
+
+
+def test_repeated_refusals_do_not_keep_their_requests_in_memory(client: TestClient) -> None:
+    import tracemalloc
+
+    huge = orjson.dumps({"data": [[1e308] * 10] * 100})  # refused: 422 out_of_range
+    post(client, huge)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            assert post(client, huge).status_code == 422
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"{grown} bytes kept after 200 refused requests"
+
+
+def test_readiness_names_the_model_only_to_callers_with_the_key(make_client: Any) -> None:
+    with make_client(api_key="k", model_name="secret-model", model_version="v-secret-9") as client:
+        public = client.get("/health/ready")
+        wrong = client.get("/health/ready", headers={"authorization": "Bearer nope"})
+        with_key = client.get("/health/ready", headers={"authorization": "Bearer k"})
+    assert [public.status_code, wrong.status_code, with_key.status_code] == [200, 200, 200]
+    assert public.json() == wrong.json() == {"status": "ready"}
+    assert with_key.json() == {"status": "ready", "model": "secret-model", "version": "v-secret-9"}

@@ -72,3 +72,53 @@ def test_secrets_are_not_in_repr() -> None:
     )
     assert "hunter2" not in repr(s)
     assert "secret-ikey" not in repr(s)
+
+
+@pytest.mark.parametrize("key", ["clé-secrète", "with space", "tab\there"])
+def test_an_api_key_no_client_can_send_is_refused(key: str) -> None:
+    with pytest.raises(SettingsError, match="SCORING_API_KEY must hold visible ASCII"):
+        Settings(model_dir=Path("/m"), api_key=key)
+
+
+def test_the_http_limits_have_variables_and_defaults() -> None:
+    s = Settings.from_env(
+        {
+            "AZUREML_MODEL_DIR": "/m",
+            "SCORING_MAX_HEADER_BYTES": "8192",
+            "SCORING_HEADER_TIMEOUT_S": "2.5",
+            "SCORING_BODY_TIMEOUT_S": "7",
+            "SCORING_KEEP_ALIVE_S": "0.5",
+            "SCORING_MAX_CONNECTIONS": "64",
+        }
+    )
+    assert (s.max_header_bytes, s.header_timeout_s, s.body_timeout_s, s.keep_alive_s, s.max_connections) == (
+        8192,
+        2.5,
+        7.0,
+        0.5,
+        64,
+    )
+    d = Settings(model_dir=Path("/m"))
+    assert (d.max_header_bytes, d.header_timeout_s, d.body_timeout_s, d.keep_alive_s, d.max_connections) == (
+        16384,
+        10.0,
+        30.0,
+        5.0,
+        256,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "phrase"),
+    [
+        ("SCORING_HEADER_TIMEOUT_S", "soon", "must be a number of seconds"),
+        ("SCORING_BODY_TIMEOUT_S", "0", r"in \(0, 3600\]"),
+        ("SCORING_KEEP_ALIVE_S", "nan", r"in \(0, 3600\]"),
+        ("SCORING_MAX_HEADER_BYTES", "100", "at least 1024"),
+        ("SCORING_MAX_CONNECTIONS", "0", "at least 1"),
+    ],
+)
+def test_bad_http_limits_name_the_variable(name: str, raw: str, phrase: str) -> None:
+    with pytest.raises(SettingsError, match=phrase) as error:
+        Settings.from_env({"AZUREML_MODEL_DIR": "/m", name: raw})
+    assert str(error.value).startswith(name)

@@ -59,3 +59,44 @@ def test_a_connection_string_without_the_telemetry_extra_still_serves(
         assert client.post("/score", json={"data": [[0.0] * 10]}).status_code == 200
     assert "telemetry stays off" in caplog.text
     assert "secret-ikey" not in caplog.text
+
+
+def test_a_request_record_is_the_same_line_with_and_without_the_direct_path(monkeypatch: Any) -> None:
+    import io
+    import sys
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    fields = {
+        "request_id": "r9",
+        "method": "POST",
+        "path": "/score",
+        "status": 200,
+        "rows": 2,
+        "error_code": None,
+    }
+    try:
+        stream = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", stream)
+        root.handlers.clear()
+        telemetry.configure_logging(logging.INFO)
+        telemetry.log_request(logging.INFO, fields)  # the only handler is ours: the direct path
+        root.addHandler(logging.NullHandler())  # another handler: the LogRecord path
+        telemetry.log_request(logging.INFO, fields)
+        telemetry.log_request(logging.DEBUG, fields)  # below the level: nothing
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    direct, via_record = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert direct.pop("ts").endswith("Z") and via_record.pop("ts").endswith("Z")
+    assert direct == via_record
+    assert direct == {
+        "level": "INFO",
+        "logger": "scoring",
+        "message": "request",
+        "request_id": "r9",
+        "method": "POST",
+        "path": "/score",
+        "status": 200,
+        "rows": 2,
+    }

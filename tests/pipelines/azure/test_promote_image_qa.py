@@ -507,3 +507,34 @@ def test_serving_version_ignores_the_placeholder():
     uri = "http://h:5001/score"
     assert qa_deploy.serving_version(uri, client({"model": "m", "version": "3"})) == ModelRef("m", "3")
     assert qa_deploy.serving_version(uri, client({"model": "m", "version": "placeholder"})) is None
+
+
+def _keyed_ready(key: str) -> httpx.Client:
+    """A /health/ready that, like the scoring service, names the model only to callers with the key."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == f"Bearer {key}":
+            return httpx.Response(200, json={"status": "ready", "model": "m", "version": "4"})
+        return httpx.Response(200, json={"status": "ready"})
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def test_readiness_polls_send_the_key_the_service_asks_for():
+    uri = "http://h:5001/score"
+    qa_deploy.wait_ready(uri, "4", api_key="k" * 32, client=_keyed_ready("k" * 32), sleep=lambda _s: None)
+    assert qa_deploy.serving_version(uri, _keyed_ready("k" * 32), api_key="k" * 32) == ModelRef("m", "4")
+    assert qa_deploy.serving_version(uri, _keyed_ready("k" * 32)) is None  # without it: nothing named
+    with pytest.raises(AzurePathError, match="did not report version 4"):
+        qa_deploy.wait_ready(uri, "4", client=_keyed_ready("k" * 32), timeout_s=0, sleep=lambda _s: None)
+
+
+def test_the_qa_key_comes_from_the_environment_before_the_stack(mocker, monkeypatch):
+    select = mocker.patch.object(qa_deploy, "select_stack")
+    monkeypatch.setenv("MLOPS_SCORING_API_KEY", "from-env")
+    assert qa_deploy.scoring_key("qa") == "from-env"
+    select.assert_not_called()
+    monkeypatch.delenv("MLOPS_SCORING_API_KEY")
+    mocker.patch.object(qa_deploy, "api_key", return_value="from-stack")
+    assert qa_deploy.scoring_key("qa") == "from-stack"
+    select.assert_called_once_with("qa")
