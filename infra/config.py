@@ -52,7 +52,7 @@ EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
 OBJECT_KEYS = frozenset(
     {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry"}
-)
+) | {"network"}
 SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
 
 Environment = Literal["dev", "qa", "prod"]
@@ -206,6 +206,26 @@ class ModelRegistrySettings(BaseModel):
         return self
 
 
+Isolation = Literal["public", "managed"]
+ISOLATION_DEFAULTS: dict[Environment, Isolation] = {"dev": "public", "qa": "public", "prod": "managed"}
+"""``network.isolation`` per environment when unset. qa stays public: its scoring target is an
+Azure Container Instance on a public IP outside any virtual network, which pulls its image from the
+registry's public endpoint (docs/infra.md, "Network isolation")."""
+# A private IPv4 range in CIDR form, /16 to /24 (room for the two /26 subnets the program carves).
+Cidr = Annotated[str, StringConstraints(pattern=r"^(10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])$")]
+
+
+class NetworkSettings(BaseModel):
+    """How the workspace and its resources are reached: publicly, or only through private endpoints."""
+
+    model_config = _model_config()
+
+    # None: the environment's default (ISOLATION_DEFAULTS)
+    isolation: Isolation | None = None
+    # The virtual network of the private endpoints (and of the AKS nodes), managed isolation only.
+    address_space: Cidr = "10.42.0.0/16"
+
+
 class Settings(BaseModel):
     """Everything the program needs, typed; one instance per stack run."""
 
@@ -227,6 +247,7 @@ class Settings(BaseModel):
     aks: AksSettings = AksSettings()
     key_vault: KeyVaultSettings = KeyVaultSettings()
     model_registry: ModelRegistrySettings = ModelRegistrySettings()
+    network: NetworkSettings = NetworkSettings()
     # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
     scoring_image: Annotated[
         str,
@@ -286,6 +307,8 @@ class Settings(BaseModel):
                 )
         if aks_on:
             self._check_aks_serving()
+        if self.isolation == "managed":
+            self._check_managed_network()
         if (aci_on or aks_on) and not self.container_registry.enabled:
             raise ValueError(
                 "containerRegistry.enabled: false is not allowed when a scoring target "
@@ -334,6 +357,36 @@ class Settings(BaseModel):
                 f"{HA_MIN_NODES} or more): the inference router runs three replicas for high "
                 "availability, which needs at least three worker nodes"
             )
+
+    def _check_managed_network(self) -> None:
+        """Managed isolation closes every public path: the settings must not reopen one."""
+        if self.public_network_access == "Enabled" and "public_network_access" in self.model_fields_set:
+            raise ValueError(
+                "publicNetworkAccess: Enabled contradicts network.isolation: managed (allowed with "
+                "managed: Disabled, or leave the key out)"
+            )
+        if self.container_registry.enabled and self.container_registry.sku != "Premium":
+            raise ValueError(
+                f"containerRegistry.sku: {self.container_registry.sku} is not allowed with "
+                "network.isolation: managed (allowed: Premium): a registry takes a private endpoint "
+                "only in the Premium tier (Learn, container-registry-private-link)"
+            )
+        if self.container_instance_enabled:
+            raise ValueError(
+                "containerInstance.enabled: true is not allowed with network.isolation: managed "
+                "(allowed: false): the container group runs on a public IP outside the virtual "
+                "network and could not pull from a registry without public access"
+            )
+
+    @property
+    def isolation(self) -> Isolation:
+        """``network.isolation``, or the environment's default."""
+        return self.network.isolation or ISOLATION_DEFAULTS[self.environment]
+
+    @property
+    def effective_public_network_access(self) -> Literal["Enabled", "Disabled"]:
+        """What the workspace, storage, Key Vault and registry get: always Disabled when managed."""
+        return "Disabled" if self.isolation == "managed" else self.public_network_access
 
     @property
     def compute_enabled(self) -> bool:

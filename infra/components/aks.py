@@ -78,6 +78,9 @@ class KubernetesServingArgs:
     ssl_secret: str | None = None  # a Kubernetes secret in azureml, or the two PEM secrets below
     ssl_cert_pem: pulumi.Input[str] | None = None
     ssl_key_pem: pulumi.Input[str] | None = None
+    # managed isolation: the nodes join this subnet of the private network, where the
+    # workspace's, storage's and registry's private endpoints are
+    vnet_subnet_id: pulumi.Input[str] | None = None
 
 
 class KubernetesServing(pulumi.ComponentResource):
@@ -156,6 +159,7 @@ class KubernetesServing(pulumi.ComponentResource):
                     enable_auto_scaling=True,
                     min_count=args.min_nodes,
                     max_count=args.max_nodes,
+                    vnet_subnet_id=args.vnet_subnet_id,
                     tags=tags,
                 )
             ],
@@ -233,6 +237,18 @@ class KubernetesServing(pulumi.ComponentResource):
                 opts=child,
             )
         }
+        if args.vnet_subnet_id is not None:
+            # The cluster identity joins load balancers and NICs to a subnet of your own network:
+            # Network Contributor on it, as `az aks create --vnet-subnet-id` grants (Learn,
+            # aks/aks-service-permissions, "AKS cluster identity permissions", custom VNet)
+            grants["cluster-subnet"] = authorization.RoleAssignment(
+                f"{name}-cluster-subnet",
+                principal_id=cluster.identity.apply(lambda i: (i.principal_id if i else None) or ""),
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=roles.role_definition_id(args.subscription_id, roles.NETWORK_CONTRIBUTOR),
+                scope=args.vnet_subnet_id,
+                opts=child,
+            )
         for suffix, role in ATTACH_ROLES.items():
             grants[f"ws-{suffix}"] = authorization.RoleAssignment(
                 f"{name}-ws-{suffix}",
