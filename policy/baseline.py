@@ -313,6 +313,20 @@ def _aks_upgrade_channels(args: ResourceValidationArgs, report: ReportViolation)
         )
 
 
+def _aks_node_hardening(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Learn, AKS security baseline: host encryption; the OS disk type chosen, not defaulted."""
+    for pool in args.props.get("agentPoolProfiles") or []:
+        name = pool.get("name")
+        if pool.get("enableEncryptionAtHost") is not True:
+            report(f"agent pool {name!r}: enableEncryptionAtHost must be true.", None)
+        if pool.get("osDiskType") not in ("Ephemeral", "Managed"):
+            report(
+                f"agent pool {name!r}: osDiskType must be set to Ephemeral or Managed "
+                f"(got {pool.get('osDiskType')!r}).",
+                None,
+            )
+
+
 # ----------------------------------------------------------------------------------------------
 # Network isolation (docs/infra.md, "Network isolation")
 
@@ -564,6 +578,12 @@ POLICIES: list[Policy] = [
         ML_WORKSPACE,
         _workspace_managed_network,
         _ALLOW_PUBLIC_SCHEMA,
+    ),
+    _policy(
+        "aks-node-hardening",
+        "AKS node pools encrypt at host and set their OS disk type explicitly.",
+        AKS,
+        _aks_node_hardening,
     ),
     _policy(
         "appinsights-on-log-analytics",

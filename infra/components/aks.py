@@ -81,6 +81,10 @@ class KubernetesServingArgs:
     # managed isolation: the nodes join this subnet of the private network, where the
     # workspace's, storage's and registry's private endpoints are
     vnet_subnet_id: pulumi.Input[str] | None = None
+    os_disk_type: str = "Ephemeral"
+    os_disk_size_gb: int = 128
+    encryption_at_host: bool = True
+    api_server_authorized_ip_ranges: Sequence[str] = ()
 
 
 class KubernetesServing(pulumi.ComponentResource):
@@ -132,6 +136,16 @@ class KubernetesServing(pulumi.ComponentResource):
                 upgrade_channel=args.upgrade_channel,
                 node_os_upgrade_channel=args.node_os_upgrade_channel,
             ),
+            # Learn, aks/api-server-authorized-ip-ranges; Azure ML comes in through Trusted Access,
+            # which "supports ... AKS cluster with authorized IP range" (TA doc), so its control
+            # plane ranges need not be listed (Learn ext Limitations asks for them without TA)
+            api_server_access_profile=(
+                containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                    authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
+                )
+                if args.api_server_authorized_ip_ranges
+                else None
+            ),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
@@ -160,6 +174,14 @@ class KubernetesServing(pulumi.ComponentResource):
                     min_count=args.min_nodes,
                     max_count=args.max_nodes,
                     vnet_subnet_id=args.vnet_subnet_id,
+                    # Learn, aks/concepts-storage "Ephemeral OS disk": on the VM's cache or temp
+                    # disk, which must hold osDiskSizeGB (config.LOCAL_DISK_GIB checks it)
+                    os_disk_type=args.os_disk_type,
+                    os_disk_size_gb=args.os_disk_size_gb,
+                    # Learn, aks/enable-host-encryption: temp disks, OS/data disk caches encrypted
+                    # at rest on the host (needs the Microsoft.Compute/EncryptionAtHost feature;
+                    # `mlops preflight` checks it)
+                    enable_encryption_at_host=args.encryption_at_host,
                     tags=tags,
                 )
             ],

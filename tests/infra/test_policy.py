@@ -139,6 +139,8 @@ MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("aks-upgrade-channels", "prod", "serving-aks", {"autoUpgradeProfile.upgradeChannel": "none"}),
     ("appinsights-on-log-analytics", "prod", "core-appi", {"workspaceResourceId": None}),
     ("aci-secrets-secure", "qa", "scoring-aci", {"containers.0.environmentVariables.1": None}),
+    ("aks-node-hardening", "prod", "serving-aks", {"agentPoolProfiles.0.enableEncryptionAtHost": False}),
+    ("aks-node-hardening", "prod", "serving-aks", {"agentPoolProfiles.0.osDiskType": None}),
     ("network-public-access-disabled", "prod", "core-mlw", {"publicNetworkAccess": "Enabled"}),
     ("network-public-access-disabled", "prod", "core-st", {"publicNetworkAccess": None}),
     ("network-public-access-disabled", "prod", "core-kv", {"properties.publicNetworkAccess": "Enabled"}),
