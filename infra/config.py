@@ -264,6 +264,13 @@ class NetworkSettings(BaseModel):
     address_space: Cidr = "10.42.0.0/16"
 
 
+StorageRedundancy = Literal["LRS", "ZRS", "GRS", "GZRS"]
+REDUNDANCY_DEFAULTS: dict[Environment, StorageRedundancy] = {"dev": "LRS", "qa": "LRS", "prod": "GRS"}
+"""``storageRedundancy`` per environment when unset: prod's artifacts, models and run history
+survive the loss of its region (Learn, storage/common/storage-redundancy: GRS keeps three copies in
+the primary region and three in the paired secondary region); dev and qa can be rebuilt."""
+
+
 class Settings(BaseModel):
     """Everything the program needs, typed; one instance per stack run."""
 
@@ -286,6 +293,7 @@ class Settings(BaseModel):
     key_vault: KeyVaultSettings = KeyVaultSettings()
     model_registry: ModelRegistrySettings = ModelRegistrySettings()
     network: NetworkSettings = NetworkSettings()
+    storage_redundancy: StorageRedundancy | None = None  # None: REDUNDANCY_DEFAULTS
     # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
     scoring_image: Annotated[
         str,
@@ -415,6 +423,11 @@ class Settings(BaseModel):
                 "(allowed: false): the container group runs on a public IP outside the virtual "
                 "network and could not pull from a registry without public access"
             )
+
+    @property
+    def storage_sku(self) -> str:
+        """The storage account's SKU name (always Standard: Azure ML needs a general-purpose v2 account)."""
+        return f"Standard_{self.storage_redundancy or REDUNDANCY_DEFAULTS[self.environment]}"
 
     @property
     def isolation(self) -> Isolation:

@@ -79,6 +79,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
             container_registry_sku=settings.container_registry.sku,
             friendly_name=f"{PROJECT} {settings.stack}",
             isolation=settings.isolation,
+            storage_sku=settings.storage_sku,
             image_build_compute=names.training_cluster if settings.compute_enabled else None,
         ),
     )

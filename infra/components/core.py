@@ -51,6 +51,7 @@ class WorkspaceCoreArgs:
     # Managed isolation with training: the cluster that builds environment images (the
     # registry, being private, cannot build them) and so needs the package hosts below.
     image_build_compute: str | None = None
+    storage_sku: str = "Standard_LRS"
 
 
 # Learn, how-to-managed-network, "Scenario: Access public machine learning packages" (the
@@ -189,7 +190,7 @@ class WorkspaceCore(pulumi.ComponentResource):
             resource_group_name=rg.name,
             location=location,
             kind=storage.Kind.STORAGE_V2,
-            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            sku=storage.SkuArgs(name=args.storage_sku),
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,

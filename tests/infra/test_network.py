@@ -216,3 +216,19 @@ def test_prod_can_opt_out_explicitly_and_the_policy_pack_then_refuses_it() -> No
 )
 def test_subnets_are_carved_from_the_address_space(space: str, expected: tuple[str, str]) -> None:
     assert subnet_prefixes(space) == expected
+
+
+def test_storage_redundancy_is_geo_in_prod_and_local_elsewhere(runs: dict[str, OfflineRun]) -> None:
+    skus = {stack: run.one(STORAGE).plain_inputs["sku"]["name"] for stack, run in runs.items()}
+    assert skus == {
+        "dev": "Standard_LRS",
+        "qa": "Standard_LRS",
+        "prod": "Standard_GRS",
+        "dev-pr42": "Standard_LRS",
+    }
+    run = run_stack("qa", overrides={"azure-mlops:storageRedundancy": "ZRS"})
+    assert run.one(STORAGE).plain_inputs["sku"]["name"] == "Standard_ZRS"
+    with pytest.raises(
+        ConfigError, match=r"azure-mlops:storageRedundancy: Input should be 'LRS', 'ZRS', 'GRS' or 'GZRS'"
+    ):
+        run_stack("qa", overrides={"azure-mlops:storageRedundancy": "RAGRS"})
