@@ -146,6 +146,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 max_nodes=settings.compute.max_nodes,
                 low_priority=settings.compute.low_priority,
                 idle_seconds_before_scale_down=settings.compute.idle_seconds_before_scale_down,
+                node_public_ip=settings.isolation != "managed",
             ),
         )
         outputs["computeClusterName"] = compute.cluster_name

@@ -130,6 +130,9 @@ def test_dev_and_qa_stay_public_and_cheap(runs: dict[str, OfflineRun], stack: st
     assert ws["publicNetworkAccess"] == "Enabled" and "managedNetwork" not in ws
     assert "networkRuleSet" not in run.one(STORAGE).plain_inputs
     assert "networkAcls" not in run.one(VAULT).plain_inputs["properties"]
+    for compute in run.of_type("azure-native:machinelearningservices:Compute"):
+        # the SDK's default, sent as such: a public workspace's nodes keep their public IPs
+        assert compute.plain_inputs["properties"]["properties"]["enableNodePublicIp"] is True
 
 
 def test_a_managed_dev_stack_builds_images_on_its_cluster_through_package_rules() -> None:
