@@ -6,7 +6,8 @@ Properties are checked by their engine (camelCase) names, as the analyzer receiv
 
 Relaxations are explicit, per policy, through the pack config (``policy/config/dev.json``), and
 only ever apply to resources tagged ``environment: dev``; prod and qa run with no config, i.e.
-the strict defaults below.
+the strict defaults below. One exception is written into the policies themselves: qa's public
+network access (``PUBLIC_BY_DESIGN``, with the reason).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Resource group, Log Analytics, Application Insights on it, Key Vault (RBAC, soft delete, purge
 protection per environment), storage account, optional container registry, a user-assigned
 managed identity with the roles the workspace needs, and the Azure ML workspace linked to them.
+
+With ``isolation="managed"`` the workspace gets its managed virtual network (allow only approved
+outbound) and none of the four (workspace, storage, Key Vault, registry) takes public traffic;
+the private endpoints that replace it are PrivateNetwork's (``infra/components/network.py``).
 """
 
 from __future__ import annotations
