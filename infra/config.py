@@ -52,7 +52,7 @@ EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
 OBJECT_KEYS = frozenset(
     {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry"}
-)
+) | {"network"}
 SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
 
 Environment = Literal["dev", "qa", "prod"]
@@ -124,6 +124,23 @@ DnsName = Annotated[str, StringConstraints(max_length=253, pattern=r"^([a-z0-9-]
 KubernetesName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 ]
+# A public IPv4 range in CIDR form (an address is a /32), for the AKS API server's allow-list.
+IpRange = Annotated[
+    str, StringConstraints(pattern=r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(/([0-9]|[12][0-9]|3[0-2]))?$")
+]
+# The local (cache or temp) disk an ephemeral OS disk lives on, GiB, per VM size. Learn, sizes:
+# Ddsv5-series ("Temp storage (SSD) GiB": D2ds 75, D4ds 150, D8ds 300, D16ds 600); Dsv5-series
+# ("Local Storage: Not Supported", so no ephemeral OS disk).
+LOCAL_DISK_GIB = {
+    "Standard_D2ds_v5": 75,
+    "Standard_D4ds_v5": 150,
+    "Standard_D8ds_v5": 300,
+    "Standard_D16ds_v5": 600,
+    "Standard_D2s_v5": 0,
+    "Standard_D4s_v5": 0,
+    "Standard_D8s_v5": 0,
+    "Standard_D16s_v5": 0,
+}
 HA_MIN_NODES = 3
 """``inferenceRouterHA`` runs three router replicas and "requires at least three worker nodes"
 (Learn, how-to-deploy-kubernetes-extension, configuration settings)."""
@@ -140,7 +157,16 @@ class AksSettings(BaseModel):
     node_count: int = Field(HA_MIN_NODES, ge=1, le=100)
     min_nodes: int = Field(HA_MIN_NODES, ge=1, le=100)
     max_nodes: int = Field(5, ge=1, le=100)
-    vm_size: VmSize = "Standard_D4s_v5"
+    # 4 vCPU, 16 GiB (the extension asks for 4 vCPU and 14 GB) with a 150 GiB temp disk, which
+    # holds the ephemeral OS disk (D4s_v5 has none).
+    vm_size: VmSize = "Standard_D4ds_v5"
+    # Node hardening (Learn, AKS security baseline / enable-host-encryption / concepts-storage):
+    os_disk_type: Literal["Ephemeral", "Managed"] = "Ephemeral"
+    os_disk_size_gb: int = Field(128, ge=30, le=2048)
+    encryption_at_host: bool = True
+    # Who may call the API server (CIDR ranges; empty: anyone, with a warning in prod). Azure ML
+    # reaches the cluster through Trusted Access, which works with authorized IP ranges.
+    api_server_authorized_ip_ranges: tuple[IpRange, ...] = ()
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")] | None = None
     tier: Literal["Free", "Standard", "Premium"] = "Standard"
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "stable"
@@ -158,6 +184,18 @@ class AksSettings(BaseModel):
             raise ValueError(
                 f"nodeCount ({self.node_count}) must lie between minNodes ({self.min_nodes}) "
                 f"and maxNodes ({self.max_nodes})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ephemeral_disk_fits(self) -> AksSettings:
+        local = LOCAL_DISK_GIB.get(self.vm_size)
+        if self.os_disk_type == "Ephemeral" and local is not None and local < self.os_disk_size_gb:
+            raise ValueError(
+                f"osDiskType: Ephemeral needs a local disk of at least osDiskSizeGb "
+                f"({self.os_disk_size_gb} GiB), and {self.vm_size} has "
+                f"{local or 'no'} GiB (allowed: a size with a large enough cache or temp disk, such "
+                "as Standard_D4ds_v5, a smaller osDiskSizeGb, or osDiskType: Managed)"
             )
         return self
 
@@ -206,6 +244,33 @@ class ModelRegistrySettings(BaseModel):
         return self
 
 
+Isolation = Literal["public", "managed"]
+ISOLATION_DEFAULTS: dict[Environment, Isolation] = {"dev": "public", "qa": "public", "prod": "managed"}
+"""``network.isolation`` per environment when unset. qa stays public: its scoring target is an
+Azure Container Instance on a public IP outside any virtual network, which pulls its image from the
+registry's public endpoint (docs/infra.md, "Network isolation")."""
+# A private IPv4 range in CIDR form, /16 to /24 (room for the two /26 subnets the program carves).
+Cidr = Annotated[str, StringConstraints(pattern=r"^(10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])$")]
+
+
+class NetworkSettings(BaseModel):
+    """How the workspace and its resources are reached: publicly, or only through private endpoints."""
+
+    model_config = _model_config()
+
+    # None: the environment's default (ISOLATION_DEFAULTS)
+    isolation: Isolation | None = None
+    # The virtual network of the private endpoints (and of the AKS nodes), managed isolation only.
+    address_space: Cidr = "10.42.0.0/16"
+
+
+StorageRedundancy = Literal["LRS", "ZRS", "GRS", "GZRS"]
+REDUNDANCY_DEFAULTS: dict[Environment, StorageRedundancy] = {"dev": "LRS", "qa": "LRS", "prod": "GRS"}
+"""``storageRedundancy`` per environment when unset: prod's artifacts, models and run history
+survive the loss of its region (Learn, storage/common/storage-redundancy: GRS keeps three copies in
+the primary region and three in the paired secondary region); dev and qa can be rebuilt."""
+
+
 class Settings(BaseModel):
     """Everything the program needs, typed; one instance per stack run."""
 
@@ -227,6 +292,8 @@ class Settings(BaseModel):
     aks: AksSettings = AksSettings()
     key_vault: KeyVaultSettings = KeyVaultSettings()
     model_registry: ModelRegistrySettings = ModelRegistrySettings()
+    network: NetworkSettings = NetworkSettings()
+    storage_redundancy: StorageRedundancy | None = None  # None: REDUNDANCY_DEFAULTS
     # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
     scoring_image: Annotated[
         str,
@@ -286,6 +353,8 @@ class Settings(BaseModel):
                 )
         if aks_on:
             self._check_aks_serving()
+        if self.isolation == "managed":
+            self._check_managed_network()
         if (aci_on or aks_on) and not self.container_registry.enabled:
             raise ValueError(
                 "containerRegistry.enabled: false is not allowed when a scoring target "
@@ -334,6 +403,41 @@ class Settings(BaseModel):
                 f"{HA_MIN_NODES} or more): the inference router runs three replicas for high "
                 "availability, which needs at least three worker nodes"
             )
+
+    def _check_managed_network(self) -> None:
+        """Managed isolation closes every public path: the settings must not reopen one."""
+        if self.public_network_access == "Enabled" and "public_network_access" in self.model_fields_set:
+            raise ValueError(
+                "publicNetworkAccess: Enabled contradicts network.isolation: managed (allowed with "
+                "managed: Disabled, or leave the key out)"
+            )
+        if self.container_registry.enabled and self.container_registry.sku != "Premium":
+            raise ValueError(
+                f"containerRegistry.sku: {self.container_registry.sku} is not allowed with "
+                "network.isolation: managed (allowed: Premium): a registry takes a private endpoint "
+                "only in the Premium tier (Learn, container-registry-private-link)"
+            )
+        if self.container_instance_enabled:
+            raise ValueError(
+                "containerInstance.enabled: true is not allowed with network.isolation: managed "
+                "(allowed: false): the container group runs on a public IP outside the virtual "
+                "network and could not pull from a registry without public access"
+            )
+
+    @property
+    def storage_sku(self) -> str:
+        """The storage account's SKU name (always Standard: Azure ML needs a general-purpose v2 account)."""
+        return f"Standard_{self.storage_redundancy or REDUNDANCY_DEFAULTS[self.environment]}"
+
+    @property
+    def isolation(self) -> Isolation:
+        """``network.isolation``, or the environment's default."""
+        return self.network.isolation or ISOLATION_DEFAULTS[self.environment]
+
+    @property
+    def effective_public_network_access(self) -> Literal["Enabled", "Disabled"]:
+        """What the workspace, storage, Key Vault and registry get: always Disabled when managed."""
+        return "Disabled" if self.isolation == "managed" else self.public_network_access
 
     @property
     def compute_enabled(self) -> bool:
@@ -545,6 +649,12 @@ def load_settings() -> Settings:
     stack = pulumi.get_stack()
     merged, secrets = layered_raw_config(stack, raw, secret_keys)
     settings = parse_settings(stack, merged, secrets)
+    if settings.aks_enabled and not settings.aks.api_server_authorized_ip_ranges:
+        pulumi.log.warn(
+            f"{NAMESPACE}:aks.apiServerAuthorizedIpRanges is empty: the Kubernetes API server "
+            "accepts connections from any address (with Entra ID sign-in). Set your admins' and "
+            "CI's ranges (docs/infra.md, 'AKS hardening')"
+        )
     if settings.expires_at is not None:
         expiry = datetime.strptime(settings.expires_at, EXPIRES_AT_FORMAT).replace(tzinfo=UTC)
         if expiry < datetime.now(tz=UTC):

@@ -234,6 +234,9 @@ _ARM_TYPES = {
     "azure-native:containerinstance:ContainerGroup": "Microsoft.ContainerInstance/containerGroups",
     "azure-native:containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
     "azure-native:machinelearningservices:Registry": "Microsoft.MachineLearningServices/registries",
+    "azure-native:network:VirtualNetwork": "Microsoft.Network/virtualNetworks",
+    "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
+    "azure-native:privatedns:PrivateZone": "Microsoft.Network/privateDnsZones",
 }
 
 # The input that carries each resource type's Azure name.
@@ -252,6 +255,9 @@ NAME_INPUTS = {
     "azure-native:kubernetesconfiguration:Extension": "extensionName",
     "azure-native:containerservice:TrustedAccessRoleBinding": "trustedAccessRoleBindingName",
     "azure-native:machinelearningservices:Registry": "registryName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:PrivateEndpoint": "privateEndpointName",
+    "azure-native:privatedns:PrivateZone": "privateZoneName",
 }
 
 

@@ -19,6 +19,7 @@ from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
 from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
+from infra.components.network import PrivateNetwork, PrivateNetworkArgs
 from infra.config import PROJECT, Settings, load_settings
 from infra.naming import ResourceNames
 from infra.tags import standard_tags
@@ -30,6 +31,28 @@ def _secret_or_none(value: object) -> pulumi.Output[str] | None:
     if isinstance(value, SecretStr):
         return pulumi.Output.secret(value.get_secret_value())
     return None
+
+
+def _private_network(
+    settings: Settings, names: ResourceNames, tags: dict[str, str], core: WorkspaceCore
+) -> PrivateNetwork | None:
+    """With managed isolation: the virtual network, private endpoints and DNS (else None)."""
+    if settings.isolation != "managed":
+        return None
+    return PrivateNetwork(
+        "network",
+        PrivateNetworkArgs(
+            network_name=f"vnet-{settings.name_prefix}-{settings.stack}",
+            location=settings.location,
+            tags=tags,
+            resource_group_name=core.resource_group_name,
+            address_space=settings.network.address_space,
+            workspace_id=core.workspace_id,
+            storage_account_id=core.storage_account_id,
+            key_vault_id=core.key_vault_id,
+            registry_id=core.registry_id,
+        ),
+    )
 
 
 def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
@@ -48,15 +71,19 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
             tags=tags,
             tenant_id=tenant_id,
             subscription_id=subscription_id,
-            public_network_access=settings.public_network_access,
+            public_network_access=settings.effective_public_network_access,
             log_retention_days=settings.log_retention_days,
             key_vault_purge_protection=settings.key_vault.purge_protection,
             key_vault_retention_days=settings.key_vault.soft_delete_retention_days,
             container_registry=settings.container_registry.enabled,
             container_registry_sku=settings.container_registry.sku,
             friendly_name=f"{PROJECT} {settings.stack}",
+            isolation=settings.isolation,
+            storage_sku=settings.storage_sku,
+            image_build_compute=names.training_cluster if settings.compute_enabled else None,
         ),
     )
+    private = _private_network(settings, names, tags, core)
 
     outputs: dict[str, pulumi.Input[object]] = {
         "subscriptionId": subscription_id,
@@ -119,6 +146,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 max_nodes=settings.compute.max_nodes,
                 low_priority=settings.compute.low_priority,
                 idle_seconds_before_scale_down=settings.compute.idle_seconds_before_scale_down,
+                node_public_ip=settings.isolation != "managed",
             ),
         )
         outputs["computeClusterName"] = compute.cluster_name
@@ -188,6 +216,11 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 upgrade_channel=settings.aks.upgrade_channel,
                 node_os_upgrade_channel=settings.aks.node_os_upgrade_channel,
                 admin_group_object_ids=settings.aks.admin_group_object_ids,
+                vnet_subnet_id=private.aks_subnet_id if private is not None else None,
+                os_disk_type=settings.aks.os_disk_type,
+                os_disk_size_gb=settings.aks.os_disk_size_gb,
+                encryption_at_host=settings.aks.encryption_at_host,
+                api_server_authorized_ip_ranges=settings.aks.api_server_authorized_ip_ranges,
                 router_ha=settings.aks.router_ha,
                 ssl_cname=settings.aks.ssl_cname,
                 ssl_secret=settings.aks.ssl_secret,

@@ -6,7 +6,8 @@ Properties are checked by their engine (camelCase) names, as the analyzer receiv
 
 Relaxations are explicit, per policy, through the pack config (``policy/config/dev.json``), and
 only ever apply to resources tagged ``environment: dev``; prod and qa run with no config, i.e.
-the strict defaults below.
+the strict defaults below. One exception is written into the policies themselves: qa's public
+network access (``PUBLIC_BY_DESIGN``, with the reason).
 """
 
 from __future__ import annotations
@@ -313,6 +314,86 @@ def _aks_upgrade_channels(args: ResourceValidationArgs, report: ReportViolation)
         )
 
 
+def _aks_node_hardening(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Learn, AKS security baseline: host encryption; the OS disk type chosen, not defaulted."""
+    for pool in args.props.get("agentPoolProfiles") or []:
+        name = pool.get("name")
+        if pool.get("enableEncryptionAtHost") is not True:
+            report(f"agent pool {name!r}: enableEncryptionAtHost must be true.", None)
+        if pool.get("osDiskType") not in ("Ephemeral", "Managed"):
+            report(
+                f"agent pool {name!r}: osDiskType must be set to Ephemeral or Managed "
+                f"(got {pool.get('osDiskType')!r}).",
+                None,
+            )
+
+
+# ----------------------------------------------------------------------------------------------
+# Network isolation (docs/infra.md, "Network isolation")
+
+# qa is public by design: its scoring target is a container group on a public IP, outside any
+# virtual network, pulling from the registry's public endpoint (infra/config.py refuses
+# network.isolation: managed with it).
+PUBLIC_BY_DESIGN = frozenset({"qa"})
+_ALLOW_PUBLIC_SCHEMA = PolicyConfigSchema(
+    properties={
+        "allowPublic": {
+            "type": "boolean",
+            "default": False,
+            "description": "Relaxation for environment=dev resources only (network.isolation: public).",
+        }
+    }
+)
+
+
+def _public_allowed(args: ResourceValidationArgs) -> bool:
+    tags = args.props.get("tags")
+    environment = tags.get("environment") if isinstance(tags, Mapping) else None
+    if environment in PUBLIC_BY_DESIGN:
+        return True
+    return args.get_config().get("allowPublic") is True and environment == "dev"
+
+
+def _public_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _public_allowed(args):
+        return
+    path = (
+        ("properties", "publicNetworkAccess") if args.resource_type == KEY_VAULT else ("publicNetworkAccess",)
+    )
+    value = _get(args.props, *path)
+    if value != "Disabled":
+        report(
+            f"{'.'.join(path)} must be Disabled (got {value!r}): reach it through its private "
+            "endpoint (network.isolation: managed).",
+            None,
+        )
+
+
+def _default_deny(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _public_allowed(args):
+        return
+    path = ("properties", "networkAcls") if args.resource_type == KEY_VAULT else ("networkRuleSet",)
+    rules = _get(args.props, *path)
+    rules = rules if isinstance(rules, Mapping) else {}
+    where = ".".join(path)
+    if rules.get("defaultAction") != "Deny":
+        report(f"{where}.defaultAction must be Deny (got {rules.get('defaultAction')!r}).", None)
+    if "AzureServices" not in str(rules.get("bypass") or ""):
+        report(
+            f"{where}.bypass must include AzureServices (Azure ML reaches the resource as a trusted "
+            f"service; got {rules.get('bypass')!r}).",
+            None,
+        )
+
+
+def _workspace_managed_network(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _public_allowed(args):
+        return
+    mode = _get(args.props, "managedNetwork", "isolationMode")
+    if mode != "AllowOnlyApprovedOutbound":
+        report(f"managedNetwork.isolationMode must be AllowOnlyApprovedOutbound (got {mode!r}).", None)
+
+
 # ----------------------------------------------------------------------------------------------
 # Monitoring, containers, tags
 
@@ -476,6 +557,34 @@ POLICIES: list[Policy] = [
         "AKS clusters have automatic cluster and node OS upgrade channels.",
         AKS,
         _aks_upgrade_channels,
+    ),
+    _policy(
+        "network-public-access-disabled",
+        "The workspace, storage, Key Vault and container registry have public network access off "
+        "(qa is public by design; dev may relax it).",
+        frozenset({ML_WORKSPACE, STORAGE, KEY_VAULT, REGISTRY}),
+        _public_access,
+        _ALLOW_PUBLIC_SCHEMA,
+    ),
+    _policy(
+        "network-default-deny",
+        "Storage and Key Vault deny network access by default, trusted Azure services excepted.",
+        frozenset({STORAGE, KEY_VAULT}),
+        _default_deny,
+        _ALLOW_PUBLIC_SCHEMA,
+    ),
+    _policy(
+        "workspace-managed-network",
+        "Azure ML workspaces use a managed virtual network that allows only approved outbound.",
+        ML_WORKSPACE,
+        _workspace_managed_network,
+        _ALLOW_PUBLIC_SCHEMA,
+    ),
+    _policy(
+        "aks-node-hardening",
+        "AKS node pools encrypt at host and set their OS disk type explicitly.",
+        AKS,
+        _aks_node_hardening,
     ),
     _policy(
         "appinsights-on-log-analytics",

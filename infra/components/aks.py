@@ -78,6 +78,13 @@ class KubernetesServingArgs:
     ssl_secret: str | None = None  # a Kubernetes secret in azureml, or the two PEM secrets below
     ssl_cert_pem: pulumi.Input[str] | None = None
     ssl_key_pem: pulumi.Input[str] | None = None
+    # managed isolation: the nodes join this subnet of the private network, where the
+    # workspace's, storage's and registry's private endpoints are
+    vnet_subnet_id: pulumi.Input[str] | None = None
+    os_disk_type: str = "Ephemeral"
+    os_disk_size_gb: int = 128
+    encryption_at_host: bool = True
+    api_server_authorized_ip_ranges: Sequence[str] = ()
 
 
 class KubernetesServing(pulumi.ComponentResource):
@@ -129,6 +136,16 @@ class KubernetesServing(pulumi.ComponentResource):
                 upgrade_channel=args.upgrade_channel,
                 node_os_upgrade_channel=args.node_os_upgrade_channel,
             ),
+            # Learn, aks/api-server-authorized-ip-ranges; Azure ML comes in through Trusted Access,
+            # which "supports ... AKS cluster with authorized IP range" (TA doc), so its control
+            # plane ranges need not be listed (Learn ext Limitations asks for them without TA)
+            api_server_access_profile=(
+                containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                    authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
+                )
+                if args.api_server_authorized_ip_ranges
+                else None
+            ),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
@@ -156,6 +173,15 @@ class KubernetesServing(pulumi.ComponentResource):
                     enable_auto_scaling=True,
                     min_count=args.min_nodes,
                     max_count=args.max_nodes,
+                    vnet_subnet_id=args.vnet_subnet_id,
+                    # Learn, aks/concepts-storage "Ephemeral OS disk": on the VM's cache or temp
+                    # disk, which must hold osDiskSizeGB (config.LOCAL_DISK_GIB checks it)
+                    os_disk_type=args.os_disk_type,
+                    os_disk_size_gb=args.os_disk_size_gb,
+                    # Learn, aks/enable-host-encryption: temp disks, OS/data disk caches encrypted
+                    # at rest on the host (needs the Microsoft.Compute/EncryptionAtHost feature;
+                    # `mlops preflight` checks it)
+                    enable_encryption_at_host=args.encryption_at_host,
                     tags=tags,
                 )
             ],
@@ -233,6 +259,18 @@ class KubernetesServing(pulumi.ComponentResource):
                 opts=child,
             )
         }
+        if args.vnet_subnet_id is not None:
+            # The cluster identity joins load balancers and NICs to a subnet of your own network:
+            # Network Contributor on it, as `az aks create --vnet-subnet-id` grants (Learn,
+            # aks/aks-service-permissions, "AKS cluster identity permissions", custom VNet)
+            grants["cluster-subnet"] = authorization.RoleAssignment(
+                f"{name}-cluster-subnet",
+                principal_id=cluster.identity.apply(lambda i: (i.principal_id if i else None) or ""),
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=roles.role_definition_id(args.subscription_id, roles.NETWORK_CONTRIBUTOR),
+                scope=args.vnet_subnet_id,
+                opts=child,
+            )
         for suffix, role in ATTACH_ROLES.items():
             grants[f"ws-{suffix}"] = authorization.RoleAssignment(
                 f"{name}-ws-{suffix}",

@@ -24,6 +24,9 @@ class TrainingComputeArgs:
     max_nodes: int
     low_priority: bool
     idle_seconds_before_scale_down: int
+    # With the workspace's managed network the nodes live in it and need no public IP
+    # (docs/infra.md, "Network isolation"); a public workspace keeps Azure's default.
+    node_public_ip: bool = True
 
 
 def iso_duration(seconds: int) -> str:
@@ -75,6 +78,10 @@ class TrainingCompute(pulumi.ComponentResource):
                     ),
                     os_type=ml.OsType.LINUX,
                     remote_login_port_public_access=ml.RemoteLoginPortPublicAccess.DISABLED,
+                    # REST (Microsoft.MachineLearningServices AmlComputeProperties):
+                    # "false - Indicates that the compute nodes will have a private endpoint and
+                    # no public IPs"
+                    enable_node_public_ip=args.node_public_ip,
                     scale_settings=ml.ScaleSettingsArgs(
                         min_node_count=args.min_nodes,
                         max_node_count=args.max_nodes,

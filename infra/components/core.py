@@ -3,6 +3,10 @@
 Resource group, Log Analytics, Application Insights on it, Key Vault (RBAC, soft delete, purge
 protection per environment), storage account, optional container registry, a user-assigned
 managed identity with the roles the workspace needs, and the Azure ML workspace linked to them.
+
+With ``isolation="managed"`` the workspace gets its managed virtual network (allow only approved
+outbound) and none of the four (workspace, storage, Key Vault, registry) takes public traffic;
+the private endpoints that replace it are PrivateNetwork's (``infra/components/network.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,57 @@ class WorkspaceCoreArgs:
     container_registry: bool
     container_registry_sku: str
     friendly_name: str
+    # "managed": the workspace's managed virtual network (allow only approved outbound) and no
+    # public network path to the workspace, storage, Key Vault or registry (PrivateNetwork adds
+    # the private endpoints); "public": reachable from the internet (dev, qa).
+    isolation: str = "public"
+    # Managed isolation with training: the cluster that builds environment images (the
+    # registry, being private, cannot build them) and so needs the package hosts below.
+    image_build_compute: str | None = None
+    storage_sku: str = "Standard_LRS"
+
+
+# Learn, how-to-managed-network, "Scenario: Access public machine learning packages" (the
+# recommended-network-outbound table): conda (the training environment's conda-forge channel is
+# served from conda.anaconda.org) and PyPI (pip's downloads come from files.pythonhosted.org).
+PACKAGE_HOSTS = ("anaconda.com", "*.anaconda.com", "*.anaconda.org", "pypi.org", "*.pythonhosted.org")
+
+
+def managed_network(training: bool) -> machinelearningservices.ManagedNetworkSettingsArgs:
+    """The workspace's managed virtual network: only approved outbound.
+
+    Azure ML adds the required rules itself (the service tags it needs and private endpoints to
+    the workspace, storage, Key Vault and registry "regardless of public network access mode",
+    Learn, how-to-managed-network, "List of required rules"), so the prod stack, which serves from
+    AKS and builds no environment, declares none. With training, the image build needs the
+    package hosts: FQDN rules, which Azure ML implements with an Azure Firewall (billed; same page,
+    "Pricing").
+    """
+    rules: dict[str, machinelearningservices.FqdnOutboundRuleArgs] = {}
+    if training:
+        for host in PACKAGE_HOSTS:
+            key = "pkg-" + host.replace("*.", "any-").replace(".", "-")
+            rules[key] = machinelearningservices.FqdnOutboundRuleArgs(
+                type="FQDN", category="UserDefined", destination=host
+            )
+    return machinelearningservices.ManagedNetworkSettingsArgs(
+        isolation_mode=machinelearningservices.IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND,
+        outbound_rules=dict(rules) or None,
+    )
+
+
+def _storage_rules(private: bool) -> storage.NetworkRuleSetArgs | None:
+    """Deny by default; trusted Azure services (Azure ML) pass (Learn, storage-network-security)."""
+    if not private:
+        return None
+    return storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="AzureServices")
+
+
+def _vault_rules(private: bool) -> keyvault.NetworkRuleSetArgs | None:
+    """Deny by default; trusted services pass (Learn, key-vault/general/overview-vnet-service-endpoints)."""
+    if not private:
+        return None
+    return keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices")
 
 
 class WorkspaceCore(pulumi.ComponentResource):
@@ -58,6 +113,8 @@ class WorkspaceCore(pulumi.ComponentResource):
     key_vault_name: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
     storage_account_name: pulumi.Output[str]
+    storage_account_id: pulumi.Output[str]
+    key_vault_id: pulumi.Output[str]
     registry_id: pulumi.Output[str] | None
     registry_name: pulumi.Output[str] | None
     registry_login_server: pulumi.Output[str] | None
@@ -74,6 +131,8 @@ class WorkspaceCore(pulumi.ComponentResource):
         super().__init__("azure-mlops:infra:WorkspaceCore", name, None, opts)
         names = args.names
         child = pulumi.ResourceOptions(parent=self)
+        managed = args.isolation == "managed"
+        private = managed or args.public_network_access == "Disabled"
         tags = dict(args.tags)
         location = args.location
 
@@ -123,6 +182,7 @@ class WorkspaceCore(pulumi.ComponentResource):
                 # Azure accepts only true or "not set": purge protection cannot be switched off.
                 enable_purge_protection=True if args.key_vault_purge_protection else None,
                 public_network_access=args.public_network_access,
+                network_acls=_vault_rules(private),
             ),
             tags=tags,
             opts=child,
@@ -134,12 +194,13 @@ class WorkspaceCore(pulumi.ComponentResource):
             resource_group_name=rg.name,
             location=location,
             kind=storage.Kind.STORAGE_V2,
-            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            sku=storage.SkuArgs(name=args.storage_sku),
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,
             allow_cross_tenant_replication=False,
             public_network_access=args.public_network_access,
+            network_rule_set=_storage_rules(private),
             tags=tags,
             opts=child,
         )
@@ -155,6 +216,9 @@ class WorkspaceCore(pulumi.ComponentResource):
                 admin_user_enabled=False,
                 anonymous_pull_enabled=False,
                 public_network_access=args.public_network_access,
+                # trusted Azure services (Azure ML among them) still reach a private registry
+                # (Learn, container-registry/allow-access-trusted-services)
+                network_rule_bypass_options="AzureServices" if private else None,
                 tags=tags,
                 opts=child,
             )
@@ -177,6 +241,11 @@ class WorkspaceCore(pulumi.ComponentResource):
         ]
         if registry is not None:
             grants.append(("cr-push", roles.ACR_PUSH, registry.id))
+        if managed:
+            # "If you are using UAI workspace please make sure to add the Azure AI Enterprise
+            # Network Connection Approver role to your identity" (Learn, how-to-managed-network):
+            # it approves the managed network's private endpoints to storage, vault, registry.
+            grants.append(("rg-network-approver", roles.AI_NETWORK_CONNECTION_APPROVER, rg.id))
         assignments = {
             suffix: authorization.RoleAssignment(
                 f"{name}-id-{suffix}",
@@ -212,6 +281,8 @@ class WorkspaceCore(pulumi.ComponentResource):
             application_insights=appi.id,
             container_registry=registry.id if registry is not None else None,
             public_network_access=args.public_network_access,
+            managed_network=managed_network(args.image_build_compute is not None) if managed else None,
+            image_build_compute=args.image_build_compute if managed else None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*assignments.values(), settled]),
         )
@@ -225,6 +296,8 @@ class WorkspaceCore(pulumi.ComponentResource):
         self.key_vault_name = vault.name
         self.key_vault_uri = vault.properties.apply(lambda p: p.vault_uri or "")
         self.storage_account_name = account.name
+        self.storage_account_id = account.id
+        self.key_vault_id = vault.id
         self.registry_id = registry.id if registry is not None else None
         self.registry_name = registry.name if registry is not None else None
         self.registry_login_server = registry.login_server if registry is not None else None

@@ -17,6 +17,10 @@ ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 KUBERNETES_EXTENSION_CONTRIBUTOR = "85cb6faf-e071-4c9b-8136-154b5a04f717"
 AKS_CLUSTER_ADMIN = "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8"  # "Azure Kubernetes Service Cluster Admin Role"
 AZUREML_REGISTRY_USER = "1823dd4f-9b8c-4ab6-ab4e-7397a3684615"
+AI_NETWORK_CONNECTION_APPROVER = (
+    "b556d68e-0be0-4f35-a333-ad7ee1ce17ea"  # "Azure AI Enterprise Network Connection Approver"
+)
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 
 MLWORKLOAD_TRUSTED_ACCESS_ROLE = "Microsoft.MachineLearningServices/workspaces/mlworkload"
 """The AKS Trusted Access role Azure ML uses on clusters with local accounts disabled

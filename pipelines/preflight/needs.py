@@ -17,6 +17,9 @@ from pipelines.declared import DeclaredResource, DeclaredStack, lookup, walk
 # Pulumi azure-native modules whose provider namespace is not Microsoft.<Module>.
 _NAMESPACE_OF_MODULE = {
     "applicationinsights": "Microsoft.Insights",
+    # Private DNS zones are Microsoft.Network/privateDnsZones (Learn, azure-services-resource-providers:
+    # "Azure DNS | Microsoft.Network"); there is no Microsoft.PrivateDns provider to register.
+    "privatedns": "Microsoft.Network",
 }
 # Providers every subscription has registered (Learn, "Azure resource providers and types":
 # "resource providers ... registered by default"; the program's resource group and role

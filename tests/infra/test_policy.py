@@ -26,15 +26,44 @@ def test_every_stack_passes_its_pack_config(
 
 def test_prod_runs_without_relaxations() -> None:
     assert load_pack_config("prod") == {} and load_pack_config("qa") == {}
-    assert set(load_pack_config("dev")) == {"keyvault-purge-protection", "keyvault-retention"}
+    assert set(load_pack_config("dev")) == DEV_RELAXED
+
+
+DEV_RELAXED = {
+    "keyvault-purge-protection",
+    "keyvault-retention",
+    "network-public-access-disabled",
+    "network-default-deny",
+    "workspace-managed-network",
+}
 
 
 def test_dev_relaxations_are_exactly_what_strict_mode_reports(runs: dict[str, OfflineRun]) -> None:
     violations = check_resources(to_check(runs["dev"]))
-    assert sorted(v.policy for v in violations) == [
-        "keyvault-purge-protection",
-        "keyvault-retention",
-    ]
+    assert {v.policy for v in violations} == DEV_RELAXED
+    public = {(v.policy, v.resource_name) for v in violations if v.policy.startswith("network-public")}
+    assert public == {
+        ("network-public-access-disabled", name) for name in ("core-mlw", "core-st", "core-kv", "core-cr")
+    }
+
+
+def test_qa_is_public_by_design_and_prod_would_not_be(runs: dict[str, OfflineRun]) -> None:
+    """qa passes strict mode with public access (its ACI is outside any network); the same
+    resources tagged prod do not."""
+    qa = to_check(runs["qa"])
+    assert check_resources(qa) == []
+    as_prod = [ResourceToCheck(r.type, r.name, r.urn, _retagged(r.props, "prod"), r.dependencies) for r in qa]
+    names = {(v.policy, v.resource_name) for v in check_resources(as_prod)}
+    assert ("network-public-access-disabled", "core-cr") in names
+    assert ("network-default-deny", "core-st") in names
+    assert ("workspace-managed-network", "core-mlw") in names
+
+
+def _retagged(props: Any, environment: str) -> dict[str, Any]:
+    out = copy.deepcopy(dict(props))
+    if isinstance(out.get("tags"), dict):
+        out["tags"]["environment"] = environment
+    return out
 
 
 def test_relaxations_never_apply_to_prod_resources(runs: dict[str, OfflineRun]) -> None:
@@ -46,8 +75,17 @@ def test_relaxations_never_apply_to_prod_resources(runs: dict[str, OfflineRun]) 
             props["properties"].pop("enablePurgeProtection")
             props["properties"]["softDeleteRetentionInDays"] = 7
         weakened.append(ResourceToCheck(r.type, r.name, r.urn, props, r.dependencies))
+        if r.type in ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"):
+            props["publicNetworkAccess"] = "Enabled"
+        if r.type == "azure-native:machinelearningservices:Workspace":
+            props.pop("managedNetwork")
     names = {v.policy for v in check_resources(weakened, load_pack_config("dev"))}
-    assert names == {"keyvault-purge-protection", "keyvault-retention"}
+    assert names == {
+        "keyvault-purge-protection",
+        "keyvault-retention",
+        "network-public-access-disabled",
+        "workspace-managed-network",
+    }
 
 
 def test_a_deliberately_insecure_configuration_is_named() -> None:
@@ -56,6 +94,9 @@ def test_a_deliberately_insecure_configuration_is_named() -> None:
         overrides={
             "azure-mlops:compute": {"minNodes": 1, "maxNodes": 2, "lowPriority": True},
             "azure-mlops:keyVault": {"purgeProtection": False, "softDeleteRetentionDays": 7},
+            # private, as prod, so that only the two weakenings above stand out
+            "azure-mlops:network": {"isolation": "managed"},
+            "azure-mlops:containerRegistry": {"sku": "Premium"},
         },
     )
     violations = check_resources(to_check(run), load_pack_config("prod"))
@@ -98,6 +139,20 @@ MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("aks-upgrade-channels", "prod", "serving-aks", {"autoUpgradeProfile.upgradeChannel": "none"}),
     ("appinsights-on-log-analytics", "prod", "core-appi", {"workspaceResourceId": None}),
     ("aci-secrets-secure", "qa", "scoring-aci", {"containers.0.environmentVariables.1": None}),
+    ("aks-node-hardening", "prod", "serving-aks", {"agentPoolProfiles.0.enableEncryptionAtHost": False}),
+    ("aks-node-hardening", "prod", "serving-aks", {"agentPoolProfiles.0.osDiskType": None}),
+    ("network-public-access-disabled", "prod", "core-mlw", {"publicNetworkAccess": "Enabled"}),
+    ("network-public-access-disabled", "prod", "core-st", {"publicNetworkAccess": None}),
+    ("network-public-access-disabled", "prod", "core-kv", {"properties.publicNetworkAccess": "Enabled"}),
+    ("network-public-access-disabled", "prod", "core-cr", {"publicNetworkAccess": "Enabled"}),
+    ("network-default-deny", "prod", "core-st", {"networkRuleSet.defaultAction": "Allow"}),
+    ("network-default-deny", "prod", "core-kv", {"properties.networkAcls.bypass": "None"}),
+    (
+        "workspace-managed-network",
+        "prod",
+        "core-mlw",
+        {"managedNetwork.isolationMode": "AllowInternetOutbound"},
+    ),
     ("required-tags", "prod", "core-st", {"tags.owner": None}),
     ("required-tags", "dev-pr42", "core-rg", {"tags.expires-at": "soon"}),
 ]
@@ -181,7 +236,7 @@ def test_every_policy_has_an_insecure_example() -> None:
 
 
 def test_disabled_policies_are_skipped(runs: dict[str, OfflineRun]) -> None:
-    config = {"keyvault-purge-protection": "disabled", "keyvault-retention": "disabled"}
+    config = dict.fromkeys(DEV_RELAXED, "disabled")
     assert check_resources(to_check(runs["dev"]), config) == []
 
 

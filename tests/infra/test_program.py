@@ -55,7 +55,25 @@ AKS = {
     ("azure-native:kubernetesconfiguration:Extension", "serving-azureml"),
     ("azure-native:machinelearningservices:Compute", "serving-compute"),
 }
-EXPECTED = {"dev": CORE | COMPUTE, "qa": CORE | ACI, "prod": CORE | AKS, "dev-pr42": CORE | COMPUTE}
+_ZONES = ("api", "notebooks", "blob", "file", "vaultcore", "azurecr")
+_ENDPOINTS = ("amlworkspace", "blob", "file", "vault", "registry")
+NETWORK = {
+    ("azure-mlops:infra:PrivateNetwork", "network"),
+    ("azure-native:network:VirtualNetwork", "network-vnet"),
+    *(("azure-native:privatedns:PrivateZone", f"network-dns-{z}") for z in _ZONES),
+    *(("azure-native:privatedns:VirtualNetworkLink", f"network-dns-{z}-link") for z in _ZONES),
+    *(("azure-native:network:PrivateEndpoint", f"network-pe-{e}") for e in _ENDPOINTS),
+    *(("azure-native:network:PrivateDnsZoneGroup", f"network-pe-{e}-dns") for e in _ENDPOINTS),
+    # managed isolation's grants: approving the managed network's endpoints; AKS on its subnet
+    ("azure-native:authorization:RoleAssignment", "core-id-rg-network-approver"),
+    ("azure-native:authorization:RoleAssignment", "serving-cluster-subnet"),
+}
+EXPECTED = {
+    "dev": CORE | COMPUTE,
+    "qa": CORE | ACI,
+    "prod": CORE | AKS | NETWORK,
+    "dev-pr42": CORE | COMPUTE,
+}
 
 COMMON_OUTPUTS = StackOutputs.required_export_names()
 REGISTRY_OUTPUTS = {"registryName", "registryLoginServer", "registryId"}
@@ -225,6 +243,8 @@ def test_workspace_is_linked_and_uses_the_managed_identity(runs: dict[str, Offli
         "core-id-st-blob-contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
         "core-id-kv-administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
         "core-id-cr-push": "8311e382-0749-4cb8-b61a-304f252e45ec",
+        # prod is managed: Azure AI Enterprise Network Connection Approver
+        "core-id-rg-network-approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
     }
 
 

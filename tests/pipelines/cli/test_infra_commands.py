@@ -21,6 +21,8 @@ def test_plan_prints_each_environments_resources() -> None:
         assert "appInsightsConnectionString = [secret]" in result.output
         assert "InstrumentationKey" not in result.output
         assert "policy pack: 0 violations" in result.output
+        private = "azure-native:network:PrivateEndpoint  network-pe-amlworkspace  (pe-mlops-prod-amlw"
+        assert (private in result.output) is (stack == "prod")  # prod is network.isolation: managed
 
 
 def test_plan_details_redact_secrets() -> None:
@@ -44,4 +46,7 @@ def test_diff_qa_to_prod() -> None:
     assert "  - azure-native:containerinstance:ContainerGroup  scoring-aci" in out
     assert "  ~ azure-native:storage:StorageAccount  core-st" in out
     assert 'tags.environment: "qa" -> "prod"' in out
-    assert "11 to add" in out and "5 to remove" in out
+    # AKS (11) and the private network (26: network, 6 zones and links, 5 endpoints and DNS groups,
+    # the two grants managed isolation needs)
+    assert "37 to add" in out and "5 to remove" in out
+    assert "  + azure-native:privatedns:PrivateZone  network-dns-api\n" in out

@@ -61,10 +61,10 @@ class FakeSubscription:
         return "Registered"
 
     def compute_skus(self, location: str) -> dict[str, VmSku]:
-        return {"standard_d4s_v5": VmSku("Standard_D4s_v5", "standardDSv5Family", 4)}
+        return {"standard_d4ds_v5": VmSku("Standard_D4ds_v5", "standardDDSv5Family", 4)}
 
     def compute_usages(self, location: str) -> list[QuotaUsage]:
-        return [QuotaUsage("standardDSv5Family", "Standard DSv5 Family vCPUs", 0, 100), self.cores]
+        return [QuotaUsage("standardDDSv5Family", "Standard DDSv5 Family vCPUs", 0, 100), self.cores]
 
     def ml_vm_sizes(self, location: str) -> dict[str, VmSku]:
         return {"standard_ds3_v2": VmSku("Standard_DS3_v2", "standardDSv2Family", 4)}
@@ -129,7 +129,7 @@ def test_a_quota_shortfall_fails_with_its_fix_and_exit_1(mocker: MockerFixture) 
     result = run_preflight(mocker, fake, "--env", "prod", "--json")
     [check] = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
     assert check["id"] == "quota.Microsoft.Compute.cores"
-    assert check["detail"].endswith("90 of 100 used, 20 needed (serving-aks 5x Standard_D4s_v5): 10 short")
+    assert check["detail"].endswith("90 of 100 used, 20 needed (serving-aks 5x Standard_D4ds_v5): 10 short")
     assert "Usage + quotas" in check["fix"]
 
 

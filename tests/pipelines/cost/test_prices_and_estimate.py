@@ -34,7 +34,7 @@ def test_a_query_is_an_odata_eq_filter_with_quotes_escaped() -> None:
 def test_a_page_in_the_documented_shape_parses_and_names_the_next_page() -> None:
     items, link = parse_page(page(ITEMS[:2], next_link=f"{API_URL}?$skip=100"))
     assert [i.retail_price for i in items] == [0.20, 0.40]
-    assert items[1].product_name == "Virtual Machines Dsv5 Series Windows"
+    assert items[1].product_name == "Virtual Machines Ddsv5 Series Windows"
     assert link == f"{API_URL}?$skip=100"
     assert parse_page(page([]))[1] is None
     with pytest.raises(MlopsError, match="unexpected Retail Prices answer"):
@@ -132,11 +132,12 @@ def _line(result: Estimate, resource: str) -> object:
 def test_prod_prices_the_aks_nodes_at_their_minimum_and_the_tier(tmp_path: Path) -> None:
     result = _estimate("prod", tmp_path)
     aks = _line(result, "serving-aks")
-    # 2 Linux D4s v5 nodes (not the Windows or Spot meter) + Standard tier, 730 h
+    # 3 Linux D4ds v5 nodes (not the Windows or Spot meter) + Standard tier, 730 h
     assert aks.monthly == pytest.approx(round(3 * 0.20 * HOURS_PER_MONTH + 0.10 * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
     assert "scales to 5 nodes" in aks.note  # type: ignore[attr-defined]
     registry = _line(result, "core-cr")
-    assert registry.monthly == pytest.approx(round(0.50 * HOURS_PER_MONTH / 24, 2))  # type: ignore[attr-defined]
+    # Premium: prod's registry takes a private endpoint (network.isolation: managed)
+    assert registry.monthly == pytest.approx(round(1.70 * HOURS_PER_MONTH / 24, 2))  # type: ignore[attr-defined]
     assert result.total == pytest.approx(round(sum(line.monthly for line in result.lines), 2))
 
 

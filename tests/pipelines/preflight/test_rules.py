@@ -58,6 +58,7 @@ def test_providers_come_from_the_type_tokens() -> None:
         "microsoft.kubernetesconfiguration",
         "microsoft.machinelearningservices",
         "microsoft.managedidentity",
+        "microsoft.network",  # prod's private network and its private DNS zones (azure-native:privatedns)
         "microsoft.operationalinsights",
         "microsoft.storage",
     ]
@@ -78,7 +79,7 @@ def test_a_new_resource_type_needs_its_provider_without_a_code_change() -> None:
 
 def test_vm_demands_read_cluster_maximums() -> None:
     [aks] = needs.vm_demands(declared("prod"))
-    assert (aks.vm_size, aks.nodes, aks.quota, aks.pool) == ("Standard_D4s_v5", 5, "compute", "system")
+    assert (aks.vm_size, aks.nodes, aks.quota, aks.pool) == ("Standard_D4ds_v5", 5, "compute", "system")
     [aml] = needs.vm_demands(declared("dev"))
     assert (aml.vm_size, aml.nodes, aml.quota) == ("Standard_DS3_v2", 2, "aml-low-priority")
     assert needs.container_cpus(declared("qa")) == [("scoring-aci", 1.0)]
@@ -87,12 +88,12 @@ def test_vm_demands_read_cluster_maximums() -> None:
 def test_global_names_and_features() -> None:
     kinds = {(n.kind, n.name[:2]) for n in needs.global_names(declared("qa"))}
     assert kinds == {("storage", "st"), ("keyvault", "kv"), ("registry", "cr")}
-    assert needs.feature_needs(declared("prod")) == []
     stack = declared("prod")
     [cluster] = stack.of_type("azure-native:containerservice:ManagedCluster")
-    pools = [{**p, "enableEncryptionAtHost": True} for p in cluster.inputs["agentPoolProfiles"]]
-    encrypted = replace(cluster, inputs={**cluster.inputs, "agentPoolProfiles": pools})
-    [(need, resource)] = needs.feature_needs(replace(stack, resources=(encrypted,)))
+    pools = [{**p, "enableEncryptionAtHost": False} for p in cluster.inputs["agentPoolProfiles"]]
+    plain = replace(cluster, inputs={**cluster.inputs, "agentPoolProfiles": pools})
+    assert needs.feature_needs(replace(stack, resources=(plain,))) == []
+    [(need, resource)] = needs.feature_needs(stack)  # prod encrypts at host
     assert (need.namespace, need.feature, resource) == (
         "Microsoft.Compute",
         "EncryptionAtHost",
@@ -102,15 +103,15 @@ def test_global_names_and_features() -> None:
 
 # --- quota ------------------------------------------------------------------------------------
 
-SKUS = {"standard_d4s_v5": VmSku("Standard_D4s_v5", "standardDSv5Family", 4)}
+SKUS = {"standard_d4ds_v5": VmSku("Standard_D4ds_v5", "standardDDSv5Family", 4)}
 
 
 def test_quota_counts_family_and_regional_vcpus_at_max_nodes() -> None:
     demands = needs.vm_demands(declared("prod"))
     need_by_key = {n.key: n.vcpus for n in vcpu_needs(demands, SKUS, regional_key="cores")}
-    assert need_by_key == {"standarddsv5family": 20, "cores": 20}
+    assert need_by_key == {"standardddsv5family": 20, "cores": 20}
     usages = [
-        QuotaUsage("standardDSv5Family", "Standard DSv5 Family vCPUs", 80, 100),
+        QuotaUsage("standardDDSv5Family", "Standard DDSv5 Family vCPUs", 80, 100),
         QuotaUsage("cores", "Total Regional vCPUs", 90, 100),
     ]
     checks = {
@@ -122,7 +123,7 @@ def test_quota_counts_family_and_regional_vcpus_at_max_nodes() -> None:
             location="westeurope",
         )
     }
-    assert checks["quota.Microsoft.Compute.standarddsv5family"].status is Status.PASS  # 80 + 20 <= 100
+    assert checks["quota.Microsoft.Compute.standardddsv5family"].status is Status.PASS  # 80 + 20 <= 100
     regional = checks["quota.Microsoft.Compute.cores"]
     assert (
         regional.status is Status.FAIL and "10 short" in regional.detail and "Usage + quotas" in regional.fix
@@ -154,7 +155,7 @@ def test_low_priority_draws_on_the_single_regional_counter() -> None:
 def test_sizes_not_offered_or_restricted_fail() -> None:
     demands = needs.vm_demands(declared("prod"))
     assert size_checks(demands, SKUS, service="s", location="l")[0].status is Status.PASS
-    restricted = {"standard_d4s_v5": VmSku("Standard_D4s_v5", "f", 4, "NotAvailableForSubscription")}
+    restricted = {"standard_d4ds_v5": VmSku("Standard_D4ds_v5", "f", 4, "NotAvailableForSubscription")}
     [check] = size_checks(demands, restricted, service="s", location="l")
     assert check.status is Status.FAIL and "NotAvailableForSubscription" in check.detail
     assert size_checks(demands, {}, service="s", location="l")[0].detail == "not offered in l"
