@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 SETTINGS_FILE = REPO_ROOT / "config" / "databricks.yaml"
 CONDA_FILE = REPO_ROOT / "environments" / "train-conda.yaml"
 JOB_CLUSTER_KEY = "steps"
-WHEEL_PACKAGE = "azure_mlops"  # the distribution's normalised name (the wheel's METADATA Name)
+WHEEL_PACKAGE = "azure-mlops"  # the wheel's METADATA Name (pyproject's project.name; a test builds it)
 ENTRY_POINT = "mlops-step"  # pyproject.toml [project.scripts] -> model.launch:main
 # Service principal credentials on the cluster, read by azure-identity's EnvironmentCredential
 # (what azureml-mlflow authenticates with outside Azure ML): Learn, how-to-use-mlflow-configure-tracking,

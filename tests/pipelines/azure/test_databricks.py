@@ -62,7 +62,7 @@ def test_the_job_is_the_pipeline_spec_as_the_jobs_api_receives_it() -> None:
     assert [d["task_key"] for d in tasks["register"]["depends_on"]] == ["evaluate", "train"]
     root = f"{VOLUME}/runs/20261130-060000-abcdef"
     train = tasks["train"]["python_wheel_task"]
-    assert (train["package_name"], train["entry_point"]) == ("azure_mlops", "mlops-step")
+    assert (train["package_name"], train["entry_point"]) == ("azure-mlops", "mlops-step")
     assert train["parameters"] == [
         "model.train",
         "--data",
@@ -347,3 +347,20 @@ def test_the_wheel_entry_point_runs_a_step_as_python_dash_m(tmp_path: Path) -> N
     bad = [sys.executable, "-c", code, "os", "x"]
     refused = subprocess.run(bad, check=False, capture_output=True, text=True)
     assert refused.returncode == 1 and "usage: mlops-step model.<step>" in refused.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_has_the_package_name_and_entry_point_the_tasks_call(tmp_path: Path) -> None:
+    import zipfile
+
+    from pipelines.azure.databricks_job import ENTRY_POINT, WHEEL_PACKAGE
+
+    wheel = dbx.build_wheel(tmp_path)  # uv build --wheel (the package index must be reachable)
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(info).decode()
+        entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
+    assert f"Name: {WHEEL_PACKAGE}\n" in metadata
+    assert f"{ENTRY_POINT} = model.launch:main" in entry_points
+    assert {"model/launch.py", "model/train.py", "model/register.py"} <= set(names)
