@@ -51,7 +51,7 @@ EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
 OBJECT_KEYS = frozenset(
-    {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry"}
+    {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry", "databricks"}
 ) | {"network"}
 SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
 
@@ -271,6 +271,22 @@ survive the loss of its region (Learn, storage/common/storage-redundancy: GRS ke
 the primary region and three in the paired secondary region); dev and qa can be rebuilt."""
 
 
+class DatabricksSettings(BaseModel):
+    """An Azure Databricks workspace for training jobs (dev only; off unless ``enabled``)."""
+
+    model_config = _model_config()
+
+    enabled: bool = False
+    # premium: Unity Catalog (the volume the training job uses) needs it (Learn,
+    # azure/databricks/data-governance/unity-catalog/get-started: "premium plan")
+    sku: Literal["premium", "standard"] = "premium"
+    # the resource group Azure Databricks creates for the clusters' VMs, disks and network;
+    # None: rg-<prefix>-<stack>-dbw-managed (it must not exist yet: Learn, "managed resource group")
+    managed_resource_group_name: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]$")] | None
+    ) = None
+
+
 class Settings(BaseModel):
     """Everything the program needs, typed; one instance per stack run."""
 
@@ -294,6 +310,8 @@ class Settings(BaseModel):
     model_registry: ModelRegistrySettings = ModelRegistrySettings()
     network: NetworkSettings = NetworkSettings()
     storage_redundancy: StorageRedundancy | None = None  # None: REDUNDANCY_DEFAULTS
+
+    databricks: DatabricksSettings = DatabricksSettings()
     # repository[:tag|@digest] inside the stack's own registry (pulled with the managed identity)
     scoring_image: Annotated[
         str,
@@ -344,6 +362,10 @@ class Settings(BaseModel):
                 {"dev": {True, False}, "qa": {True}, "prod": {False}},
             ),
             "aks.enabled": (aks_on, {"dev": {False}, "qa": {False}, "prod": {True}}),
+            "databricks.enabled": (
+                self.databricks.enabled,
+                {"dev": {True, False}, "qa": {False}, "prod": {False}},
+            ),
         }
         for key, (value, per_env) in allowed.items():
             if value not in per_env[env]:

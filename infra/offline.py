@@ -237,6 +237,7 @@ _ARM_TYPES = {
     "azure-native:network:VirtualNetwork": "Microsoft.Network/virtualNetworks",
     "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
     "azure-native:privatedns:PrivateZone": "Microsoft.Network/privateDnsZones",
+    "azure-native:databricks:Workspace": "Microsoft.Databricks/workspaces",
 }
 
 # The input that carries each resource type's Azure name.
@@ -258,10 +259,11 @@ NAME_INPUTS = {
     "azure-native:network:VirtualNetwork": "virtualNetworkName",
     "azure-native:network:PrivateEndpoint": "privateEndpointName",
     "azure-native:privatedns:PrivateZone": "privateZoneName",
+    "azure-native:databricks:Workspace": "workspaceName",
 }
 
 
-def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:  # noqa: PLR0912
+def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:  # noqa: PLR0912, PLR0915
     """A plausible id and output state for a mocked Azure resource."""
     plain = unwrap_secrets(inputs)
     azure_name = str(plain.get(NAME_INPUTS.get(type_, ""), name))
@@ -325,6 +327,10 @@ def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str,
             f"providers/Microsoft.MachineLearningServices/workspaces/{azure_name}"
         )
         state["workspaceId"] = _guid("workspace", azure_name)
+    elif type_ == "azure-native:databricks:Workspace":
+        # Azure returns the host name without a scheme: adb-<workspaceId>.<n>.azuredatabricks.net
+        state["workspaceId"] = "1234567890123456"
+        state["workspaceUrl"] = "adb-1234567890123456.7.azuredatabricks.net"
     elif type_ == "azure-native:containerinstance:ContainerGroup":
         ip = dict(state.get("ipAddress", {}))
         label = ip.get("dnsNameLabel", azure_name)

@@ -18,6 +18,7 @@ from infra.components.aci import ContainerInstanceServing, ContainerInstanceServ
 from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
+from infra.components.databricks import DatabricksWorkspace, DatabricksWorkspaceArgs
 from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
 from infra.components.network import PrivateNetwork, PrivateNetworkArgs
 from infra.config import PROJECT, Settings, load_settings
@@ -150,6 +151,24 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
             ),
         )
         outputs["computeClusterName"] = compute.cluster_name
+
+    if settings.databricks.enabled:
+        prefix, stack = settings.name_prefix, settings.stack
+        dbw = DatabricksWorkspace(
+            "databricks",
+            DatabricksWorkspaceArgs(
+                workspace_name=f"dbw-{prefix}-{stack}",
+                managed_resource_group_name=settings.databricks.managed_resource_group_name
+                or f"rg-{prefix}-{stack}-dbw-managed",
+                sku=settings.databricks.sku,
+                location=settings.location,
+                tags=tags,
+                subscription_id=subscription_id,
+                resource_group_name=core.resource_group_name,
+            ),
+        )
+        outputs["databricksWorkspaceUrl"] = dbw.workspace_url
+        outputs["databricksWorkspaceId"] = dbw.workspace_resource_id
 
     if settings.container_instance_enabled:
         assert core.registry_id is not None and core.registry_login_server is not None

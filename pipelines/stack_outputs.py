@@ -65,6 +65,9 @@ class StackOutputs(BaseModel):
 
     # Training (dev; optional in qa)
     compute_cluster_name: str | None = None
+    # Azure Databricks (dev, azure-mlops:databricks enabled): `mlops train --compute databricks`
+    databricks_workspace_url: str | None = None
+    databricks_workspace_id: str | None = None
 
     # qa scoring target (Azure Container Instance)
     container_group_name: str | None = None

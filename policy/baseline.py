@@ -39,6 +39,7 @@ TRUSTED_ACCESS_BINDING = "azure-native:containerservice:TrustedAccessRoleBinding
 MLWORKLOAD_ROLE = "Microsoft.MachineLearningServices/workspaces/mlworkload"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
 CONTAINER_GROUP = "azure-native:containerinstance:ContainerGroup"
+DATABRICKS = "azure-native:databricks:Workspace"
 
 # Resource types of this project that carry Azure tags (role assignments and cluster extensions
 # have none).
@@ -55,6 +56,7 @@ TAGGABLE_TYPES = frozenset(
         ML_COMPUTE,
         CONTAINER_GROUP,
         AKS,
+        DATABRICKS,
     }
 )
 REQUIRED_TAGS = ("environment", "stack", "owner", "cost-center", "managed-by")
@@ -219,6 +221,22 @@ def _workspace_identity(args: ResourceValidationArgs, report: ReportViolation) -
 def _workspace_v1_legacy(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.props.get("v1LegacyMode") is not False:
         report("v1LegacyMode must be false.", None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Azure Databricks
+
+
+def _databricks_no_public_ip(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    # secure cluster connectivity (Learn, azure/databricks/security/network/classic/
+    # secure-cluster-connectivity): cluster nodes get no public IP
+    if _get(args.props, "parameters", "enableNoPublicIp", "value") is not True:
+        report("parameters.enableNoPublicIp.value must be true (secure cluster connectivity).", None)
+
+
+def _databricks_managed_rg(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.props.get("managedResourceGroupId"):
+        report("managedResourceGroupId must name the managed resource group (not left to Azure).", None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -529,6 +547,18 @@ POLICIES: list[Policy] = [
         "Azure ML workspaces have v1 legacy mode off.",
         ML_WORKSPACE,
         _workspace_v1_legacy,
+    ),
+    _policy(
+        "databricks-no-public-ip",
+        "Azure Databricks cluster nodes have no public IP (secure cluster connectivity).",
+        DATABRICKS,
+        _databricks_no_public_ip,
+    ),
+    _policy(
+        "databricks-managed-resource-group-named",
+        "Azure Databricks workspaces name their managed resource group.",
+        DATABRICKS,
+        _databricks_managed_rg,
     ),
     _policy(
         "aks-local-accounts-disabled",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +19,14 @@ if TYPE_CHECKING:
     from pipelines.local.lifecycle import RunOptions, RunSummary
 
 app = typer.Typer()
+
+
+class Compute(StrEnum):
+    """Where `mlops train --env dev` runs the pipeline steps."""
+
+    azureml = "azureml"
+    databricks = "databricks"
+
 
 DataOption = Annotated[Path | None, typer.Option(help="Training CSV (default: the bundled diabetes data).")]
 ParamsOption = Annotated[Path | None, typer.Option(help="Params file (default: config/train.yaml).")]
@@ -171,8 +180,12 @@ def train(
         float | None, typer.Option(help="dev only: give up waiting after this long (default 180).")
     ] = None,
     summary_file: Annotated[Path | None, typer.Option(help="Write the outcome as JSON here.")] = None,
+    compute: Annotated[
+        Compute,
+        typer.Option(help="dev only: run the steps on Azure ML compute or as an Azure Databricks job."),
+    ] = Compute.azureml,
 ) -> None:
-    """Train, gate and register (no deploy): on Azure ML for dev, on this machine for local.
+    """Train, gate and register (no deploy): on Azure ML (or Azure Databricks) for dev, locally for local.
 
     Exit 0 when a version was registered and when the challenger was not better; 1 when a step failed.
     """
@@ -188,17 +201,19 @@ def train(
             "--champion-from": champion_from is not None,
             "--no-wait": not wait,
             "--timeout-minutes": timeout_minutes is not None,
+            "--compute": compute is not Compute.azureml,
         }
         given = [name for name, is_given in dev_only.items() if is_given]
         if given:
             fail(
-                f"{', '.join(given)}: for --env dev only (local's champion is its registry's production)",
+                f"{', '.join(given)}: for --env dev only (local's champion is its registry's production, "
+                "its compute this machine)",
                 ExitCode.USAGE,
             )
         _train_local(data, params, overrides, summary_file)
     elif env is Env.dev:
         minutes = 180.0 if timeout_minutes is None else timeout_minutes
-        _train_dev(champion_from or "prod", data, params, overrides, wait, minutes, summary_file)
+        _train_dev(champion_from or "prod", data, params, overrides, wait, minutes, summary_file, compute)
     else:
         fail(
             f"training runs in dev (or local), not {env.value}: models reach qa and prod by promotion",
@@ -238,6 +253,7 @@ def _train_dev(
     wait: bool,
     timeout_minutes: float,
     summary_file: Path | None,
+    compute: Compute = Compute.azureml,
 ) -> None:
     from model.lineage import git_commit
     from model.paths import BUNDLED_CSV, DEFAULT_PARAMS
@@ -247,24 +263,40 @@ def _train_dev(
     with reported():
         settings = _checked_params(data_file, params_file, overrides)
 
-    with reported(), console.status("Azure ML pipeline job") as status:
+    title = "Azure Databricks job" if compute is Compute.databricks else "Azure ML pipeline job"
+    with reported(), console.status(title) as status:
         from pipelines.azure.training import train_in_dev
 
         def progress(line: str) -> None:
             status.update(line.strip())
             console.print(line, markup=False)
 
-        outcome = train_in_dev(
-            champion_from=champion_from,
-            model_name=settings.model_name,
-            data_file=data_file,
-            params_file=params_file,
-            overrides=overrides,
-            git_commit=git_commit(),
-            wait=wait,
-            timeout_s=timeout_minutes * 60,
-            progress=progress,
-        )
+        if compute is Compute.databricks:
+            from pipelines.azure.databricks_training import train_on_databricks
+
+            outcome = train_on_databricks(
+                champion_from=champion_from,
+                model_name=settings.model_name,
+                data_file=data_file,
+                params_file=params_file,
+                overrides=overrides,
+                git_commit=git_commit(),
+                wait=wait,
+                timeout_s=timeout_minutes * 60,
+                progress=progress,
+            )
+        else:
+            outcome = train_in_dev(
+                champion_from=champion_from,
+                model_name=settings.model_name,
+                data_file=data_file,
+                params_file=params_file,
+                overrides=overrides,
+                git_commit=git_commit(),
+                wait=wait,
+                timeout_s=timeout_minutes * 60,
+                progress=progress,
+            )
     if summary_file:
         summary_file.write_text(json.dumps(outcome.to_summary(), indent=2) + "\n")
     if outcome.status in ("registered", "not_better"):

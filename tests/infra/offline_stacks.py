@@ -6,6 +6,8 @@ from infra.offline import OfflineRun
 from policy.check import ResourceToCheck
 
 STACKS = ("dev", "qa", "prod", "dev-pr42")
+DATABRICKS_RUN = "dev+databricks"  # the `runs` fixture's key for dev with databricks.enabled
+DATABRICKS_ON = {"azure-mlops:databricks": {"enabled": True}}
 EXPIRES_AT = "2031-05-17T12:00:00Z"
 """The expiry the short-lived stack ``dev-pr42`` is run with."""
 

@@ -12,11 +12,18 @@ from infra.offline import OfflineRun, run_stack
 from pipelines.paths import REPO_ROOT as ROOT
 from policy.baseline import POLICIES, POLICY_NAMES
 from policy.check import ResourceToCheck, check_resources, load_pack_config
-from tests.infra.offline_stacks import to_check
+from tests.infra.offline_stacks import DATABRICKS_RUN, to_check
+
+
+@pytest.fixture
+def runs(runs: dict[str, OfflineRun], databricks_run: OfflineRun) -> dict[str, OfflineRun]:
+    """The stacks, and dev with the optional Databricks workspace (its policies need a resource)."""
+    return {**runs, DATABRICKS_RUN: databricks_run}
 
 
 @pytest.mark.parametrize(
-    ("stack", "environment"), [("prod", "prod"), ("qa", "qa"), ("dev", "dev"), ("dev-pr42", "dev")]
+    ("stack", "environment"),
+    [("prod", "prod"), ("qa", "qa"), ("dev", "dev"), ("dev-pr42", "dev"), ("dev+databricks", "dev")],
 )
 def test_every_stack_passes_its_pack_config(
     runs: dict[str, OfflineRun], stack: str, environment: str
@@ -134,6 +141,18 @@ MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("workspace-managed-identity", "prod", "core-mlw", {"identity.type": "None"}),
     ("workspace-v1-legacy-off", "prod", "core-mlw", {"v1LegacyMode": True}),
     ("aks-local-accounts-disabled", "prod", "serving-aks", {"disableLocalAccounts": False}),
+    (
+        "databricks-no-public-ip",
+        "dev+databricks",
+        "databricks-dbw",
+        {"parameters.enableNoPublicIp.value": False},
+    ),
+    (
+        "databricks-managed-resource-group-named",
+        "dev+databricks",
+        "databricks-dbw",
+        {"managedResourceGroupId": None},
+    ),
     ("aks-azure-rbac", "prod", "serving-aks", {"aadProfile.enableAzureRBAC": False}),
     ("aks-network-policy", "prod", "serving-aks", {"networkProfile.networkPolicy": "none"}),
     ("aks-upgrade-channels", "prod", "serving-aks", {"autoUpgradeProfile.upgradeChannel": "none"}),

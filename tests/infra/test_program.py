@@ -189,8 +189,10 @@ def test_outputs_match_the_pipelines_contract(runs: dict[str, OfflineRun], stack
         assert model.scoring_image is None and model.scoring_model_version is None
 
 
-def test_every_contract_field_is_exported_somewhere(runs: dict[str, OfflineRun]) -> None:
-    exported = set().union(*(run.outputs for run in runs.values()))
+def test_every_contract_field_is_exported_somewhere(
+    runs: dict[str, OfflineRun], databricks_run: OfflineRun
+) -> None:
+    exported = set().union(*(run.outputs for run in [*runs.values(), databricks_run]))
     # modelRegistryName: only with azure-mlops:modelRegistry (tests/infra/test_model_registry.py)
     assert exported | {"modelRegistryName"} == StackOutputs.export_names()
 

@@ -100,3 +100,33 @@ def test_champion_served_by_prod_must_exist_in_dev(mocker: Any, dev_outputs, pro
     ops.get_model.return_value = None
     with pytest.raises(AzurePathError, match="not in workspace mlw-test"):
         resolve_champion("prod", "diabetes-regressor", dev, ops)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("registered", 0), ("not_better", 0), ("failed", 1), ("submitted", 0)]
+)
+def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp_path: Path, status, code):
+    outcome = TrainOutcome(status, "run 11", "https://adb/run/11", "diabetes-regressor", None, "r")
+    if status == "registered":
+        outcome.model_version = "4"
+    if status == "failed":
+        outcome.failed_step, outcome.failed_step_url = "train", "https://adb/task/train"
+    on_dbx = mocker.patch("pipelines.azure.databricks_training.train_on_databricks", return_value=outcome)
+    on_aml = mocker.patch("pipelines.azure.training.train_in_dev")
+    summary = tmp_path / "summary.json"
+    argv = ["train", "--env", "dev", "--compute", "databricks", "--champion-from", "none", "--alpha", "0.5"]
+    result = runner.invoke(app, [*argv, "--summary-file", str(summary)])
+    assert result.exit_code == code, result.output
+    on_aml.assert_not_called()
+    kwargs = on_dbx.call_args.kwargs
+    assert kwargs["champion_from"] == "none" and kwargs["overrides"] == {"train.alpha": 0.5}
+    assert json.loads(summary.read_text())["status"] == status
+    if status == "failed":
+        assert "failed at step train; logs: https://adb/task/train" in result.output
+    if status == "registered":
+        assert "registered diabetes-regressor version 4" in result.output
+
+
+def test_compute_is_for_dev_only():
+    result = runner.invoke(app, ["train", "--env", "local", "--compute", "databricks"])
+    assert result.exit_code == 2 and "--compute: for --env dev only" in result.output
