@@ -7,7 +7,8 @@ validates each request once already (see validation.py), so for pipelines made o
 steps below it applies the fitted parameters directly, with the same operations in the same
 order as scikit-learn (so the results are the same floats):
 
-- ``StandardScaler``: ``(x - mean_) / scale_`` (either part skipped when the scaler did);
+- ``StandardScaler``: ``(x - mean_) / scale_`` (either part skipped when the scaler did;
+  scikit-learn subtracts and divides in place on a copy: the same element-wise operations);
 - ``"passthrough"`` / ``None`` steps: nothing;
 - a final single-target linear regressor from the allow-list: ``x @ coef_ + intercept_``.
 
@@ -49,7 +50,11 @@ def _is_sklearn(obj: Any, module_prefix: str, names: frozenset[str]) -> bool:
     return cls.__name__ in names and cls.__module__.startswith(module_prefix)
 
 
-def _scaler(step: Any) -> FastPredict | None:
+Scale = tuple[FloatArray | None, FloatArray | None]  # a StandardScaler: (mean_, scale_)
+
+
+def _scaler(step: Any) -> Scale | None:
+    """A scaler's ``(mean, scale)``, either ``None`` when it skips that part; ``None`` if unfitted."""
     mean = getattr(step, "mean_", None) if getattr(step, "with_mean", False) else None
     scale = getattr(step, "scale_", None) if getattr(step, "with_std", False) else None
     if getattr(step, "with_mean", False) and mean is None:
@@ -58,29 +63,16 @@ def _scaler(step: Any) -> FastPredict | None:
         return None
     mean_a = None if mean is None else np.asarray(mean, dtype=np.float64)
     scale_a = None if scale is None else np.asarray(scale, dtype=np.float64)
-
-    def transform(x: FloatArray) -> FloatArray:
-        x = x.copy()
-        if mean_a is not None:
-            x -= mean_a
-        if scale_a is not None:
-            x /= scale_a
-        return x
-
-    return transform
+    return mean_a, scale_a
 
 
-def _linear(model: Any) -> FastPredict | None:
+def _linear(model: Any) -> tuple[FloatArray, FloatArray] | None:
+    """A single-target linear model's ``(coef_, intercept_)``; ``None`` for multi-output."""
     coef = np.asarray(getattr(model, "coef_", None), dtype=np.float64)
     intercept = np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64)
     if coef.ndim != 1 or intercept.ndim != 0:
         return None  # multi-output: leave it to scikit-learn
-
-    def predict(x: FloatArray) -> FloatArray:
-        out: FloatArray = x @ coef + intercept
-        return out
-
-    return predict
+    return coef, intercept
 
 
 def compile_predictor(estimator: Any) -> FastPredict | None:
@@ -91,7 +83,7 @@ def compile_predictor(estimator: Any) -> FastPredict | None:
     else:
         steps = [estimator]
     *transformers, final = steps
-    parts: list[FastPredict] = []
+    scalers: list[Scale] = []
     for step in transformers:
         if step is None or step == "passthrough":
             continue
@@ -100,18 +92,38 @@ def compile_predictor(estimator: Any) -> FastPredict | None:
         scaler = _scaler(step)
         if scaler is None:
             return None
-        parts.append(scaler)
+        scalers.append(scaler)
     if not _is_sklearn(final, "sklearn.linear_model", _LINEAR_REGRESSORS):
         return None
     head = _linear(final)
     if head is None:
         return None
-    parts.append(head)
+    return _compose(scalers, *head)
+
+
+def _compose(scalers: list[Scale], coef: FloatArray, intercept: FloatArray) -> FastPredict:
+    """One function for the whole pipeline: a Python call per request, not one per step.
+
+    The input is never modified: the first subtraction or division makes a new array.
+    """
+    if len(scalers) == 1 and scalers[0][0] is not None and scalers[0][1] is not None:
+        mean: FloatArray = scalers[0][0]
+        scale: FloatArray = scalers[0][1]
+
+        def scaled_linear(x: FloatArray) -> FloatArray:  # the usual pipeline: scaler + model
+            out: FloatArray = ((x - mean) / scale) @ coef + intercept
+            return out
+
+        return scaled_linear
 
     def run(x: FloatArray) -> FloatArray:
-        for part in parts:
-            x = part(x)
-        return x
+        for mean_a, scale_a in scalers:
+            if mean_a is not None:
+                x = x - mean_a
+            if scale_a is not None:
+                x = x / scale_a
+        out: FloatArray = x @ coef + intercept
+        return out
 
     return run
 

@@ -256,8 +256,10 @@ def log_request(level: int, fields: dict[str, Any]) -> None:
             "logger": LOGGER_NAME,
             "message": "request",
         }
-        line.update({k: v for k, v in fields.items() if v is not None})
-        handler.add(orjson.dumps(line).decode() + "\n")
+        for key, value in fields.items():
+            if value is not None:
+                line[key] = value
+        handler.add(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode())
         return
     record = log.makeRecord(log.name, level, "", 0, "request", (), None, extra=fields)
     log.handle(record)

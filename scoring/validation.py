@@ -1,11 +1,12 @@
 """Turn a ``POST /score`` body into a float matrix, or say precisely what is wrong with it.
 
-The default format, ``{"data": [[...], ...]}``, has a fast path of three C calls:
-``orjson.loads``, ``numpy.array`` (which infers the dtype: only integer and float arrays pass)
-and ``numpy.isfinite``. JSON booleans are the one thing numpy would silently turn into numbers
-when mixed with them, so a body that may hold one (any "u" or "f" byte: ``true``, ``false``,
-also ``null``, escapes and strings) takes the slow path, which walks the rows to name the first
-bad value, and then converts the rows it has checked.
+The default format, ``{"data": [[...], ...]}``, has a fast path of a few C calls:
+``orjson.loads`` (which refuses NaN and Infinity), a check that every row is a list of the
+model's width and ``numpy.fromiter`` over the values (``numpy.array``, which infers the dtype,
+when the body holds strings: only integer and float arrays pass). JSON booleans are the one
+thing numpy would silently turn into numbers, so a body that may hold one (any "u" or "f"
+byte: ``true``, ``false``, also ``null``, escapes and strings) takes the slow path, which walks
+the rows to name the first bad value, and then converts the rows it has checked.
 The slow path also runs whenever the fast path fails, so each error message names the row
 (and column) at fault. Error messages name positions, types and this model's feature names,
 never the values sent. The other formats (:mod:`scoring.formats`) end here too.
@@ -13,6 +14,7 @@ never the values sent. The other formats (:mod:`scoring.formats`) end here too.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,8 @@ import numpy.typing as npt
 import orjson
 
 FloatArray = npt.NDArray[np.float64]
+_LIST = {list}
+_chain = itertools.chain.from_iterable
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +104,18 @@ def _fast(data: list[Any], n_features: int, *, numbers_only: bool) -> FloatArray
     Finiteness needs no check: orjson refuses NaN, Infinity and numbers beyond float range
     (1e999), and its integers are 64-bit.
     """
+    if numbers_only:
+        # Rows of n_features values each, then the values straight into one float64 buffer:
+        # cheaper than numpy discovering the nesting of a list of lists (~15 % at 100 rows).
+        if set(map(type, data)) != _LIST or set(map(len, data)) != {n_features}:
+            return None  # not rows, or ragged: the slow path says where
+        try:
+            flat = np.fromiter(_chain(data), np.float64, len(data) * n_features)
+        except (ValueError, TypeError, OverflowError):
+            return None  # a nested list: the slow path says where
+        return flat.reshape(len(data), n_features)
     try:
-        rows = np.array(data, dtype=np.float64) if numbers_only else np.array(data)
+        rows = np.array(data)
     except (ValueError, TypeError, OverflowError):
         return None  # ragged or nested: the slow path says where
     if rows.dtype.kind in "fiu" and rows.ndim == 2 and rows.shape[1] == n_features:

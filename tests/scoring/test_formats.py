@@ -276,3 +276,15 @@ def test_mlflows_own_client_scores_against_the_service(
     for data in (frame(sample), np.asarray(sample)):
         got = client.invoke(data).get_predictions(predictions_format="ndarray")
         assert np.asarray(got).reshape(-1).tolist() == pytest.approx(want, rel=1e-12)
+
+
+def test_fast_path_reads_numbers_as_the_checked_path_does() -> None:
+    from scoring.validation import default_rows, matrix
+
+    data = [[1, 2.5, -3, 9007199254740993, 1e-300, 0, -0.0, 7, 8, 9], [0.1] * 10]
+    body = orjson.dumps({"data": data})
+    rows = default_rows(orjson.loads(body), body, n_features=10, max_rows=10)
+    assert rows is not None
+    assert rows.dtype == np.float64
+    assert rows.shape == (2, 10)
+    np.testing.assert_array_equal(rows, matrix(data, 10, "data"))

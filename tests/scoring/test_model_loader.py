@@ -151,3 +151,17 @@ def test_fast_path_compiles_supported_shapes() -> None:
         assert fastpath.agrees(fast, estimator, fastpath.probe_rows(10))
     multi = Ridge().fit(x, np.c_[y, y])
     assert fastpath.compile_predictor(multi) is None
+
+
+def test_fast_path_gives_scikit_learns_floats_and_leaves_the_rows_alone() -> None:
+    x = np.random.default_rng(3).normal(5.0, 3.0, size=(50, 10))
+    y = x @ np.arange(10.0) + 1.5
+    for estimator in (
+        Pipeline([("s", StandardScaler()), ("r", Ridge())]).fit(x, y),  # the one-call form
+        Pipeline([("a", StandardScaler()), ("b", StandardScaler(with_std=False)), ("r", Ridge())]).fit(x, y),
+    ):
+        fast = fastpath.compile_predictor(estimator)
+        assert fast is not None
+        rows = x.copy()
+        np.testing.assert_array_equal(fast(rows), estimator.predict(x))  # the same floats, bit for bit
+        np.testing.assert_array_equal(rows, x)  # the request's rows are not modified
