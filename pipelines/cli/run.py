@@ -271,32 +271,22 @@ def _train_dev(
             status.update(line.strip())
             console.print(line, markup=False)
 
+        train = train_in_dev
         if compute is Compute.databricks:
             from pipelines.azure.databricks_training import train_on_databricks
 
-            outcome = train_on_databricks(
-                champion_from=champion_from,
-                model_name=settings.model_name,
-                data_file=data_file,
-                params_file=params_file,
-                overrides=overrides,
-                git_commit=git_commit(),
-                wait=wait,
-                timeout_s=timeout_minutes * 60,
-                progress=progress,
-            )
-        else:
-            outcome = train_in_dev(
-                champion_from=champion_from,
-                model_name=settings.model_name,
-                data_file=data_file,
-                params_file=params_file,
-                overrides=overrides,
-                git_commit=git_commit(),
-                wait=wait,
-                timeout_s=timeout_minutes * 60,
-                progress=progress,
-            )
+            train = train_on_databricks
+        outcome = train(
+            champion_from=champion_from,
+            model_name=settings.model_name,
+            data_file=data_file,
+            params_file=params_file,
+            overrides=overrides,
+            git_commit=git_commit(),
+            wait=wait,
+            timeout_s=timeout_minutes * 60,
+            progress=progress,
+        )
     if summary_file:
         summary_file.write_text(json.dumps(outcome.to_summary(), indent=2) + "\n")
     if outcome.status in ("registered", "not_better"):
