@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipelines.azure.refs import registry_model_uri
+
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.ai.ml.entities import Model
@@ -193,8 +195,7 @@ class RegistryOps:
         self.client.models.download(name=name, version=version, download_path=str(path))
 
     def model_id(self, name: str, version: str) -> str:
-        # Learn, how-to-manage-models "Supported paths": a model asset in a registry
-        return f"azureml://registries/{self.registry}/models/{name}/versions/{version}"
+        return registry_model_uri(self.registry, name, version)
 
 
 def ops_for(outputs: Any, credential: Any | None = None) -> AzureMLOps:

@@ -13,6 +13,13 @@ from pipelines.azure.errors import AzurePathError, UsageError
 
 _REF = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,254}):([0-9A-Za-z._-]{1,64})$")
 IMAGE_REPOSITORY = "diabetes-scoring"
+# Learn, how-to-manage-models "Supported paths": a model asset in an Azure ML registry
+_REGISTRY_PREFIX = "azureml://registries/"
+
+
+def registry_model_uri(registry: str, name: str, version: str) -> str:
+    """The URI a job input or deployment names a registry's model version by."""
+    return f"{_REGISTRY_PREFIX}{registry}/models/{name}/versions/{version}"
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +62,13 @@ class ModelAsset:
 
     def __str__(self) -> str:
         return str(self.ref)
+
+    @property
+    def registry(self) -> str | None:
+        """The Azure ML registry the URI names (:func:`registry_model_uri`), None for a workspace."""
+        if not self.uri.startswith(_REGISTRY_PREFIX):
+            return None
+        return self.uri.removeprefix(_REGISTRY_PREFIX).split("/", 1)[0]
 
 
 def find_model_folder(root: Path) -> Path:
