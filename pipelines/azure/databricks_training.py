@@ -169,17 +169,22 @@ def _state(run_or_task: Any) -> tuple[str, str]:
     return life, result
 
 
-def read_outcome(
-    ops: DatabricksOps, run: Run, request: JobRequest, champion: ModelAsset | None
-) -> TrainOutcome:
-    """The outcome of a finished run: ``registered.json`` from the volume, or the task that failed."""
-    base = TrainOutcome(
-        status="failed",
+def _outcome(status: str, run: Run, request: JobRequest, champion: ModelAsset | None) -> TrainOutcome:
+    """The outcome of ``run`` so far, named as the Azure ML path names a pipeline job's."""
+    return TrainOutcome(
+        status=status,
         job_name=f"run {run.run_id}",
         studio_url=run.run_page_url,
         model_name=request.model_name,
         champion=str(champion) if champion else None,
     )
+
+
+def read_outcome(
+    ops: DatabricksOps, run: Run, request: JobRequest, champion: ModelAsset | None
+) -> TrainOutcome:
+    """The outcome of a finished run: ``registered.json`` from the volume, or the task that failed."""
+    base = _outcome("failed", run, request, champion)
     life, result = _state(run)
     if result != "SUCCESS":
         failed = [t for t in run.tasks or [] if _state(t)[1] in TASK_FAILED]
@@ -238,15 +243,8 @@ def train(
     run_id = ops.run_now(job_id, idempotency_token=request.run_id)
     run = ops.get_run(run_id)
     progress(f"submitted {job.name} (job {job_id}, run {run_id}): {run.run_page_url}")
-    outcome = TrainOutcome(
-        status="submitted",
-        job_name=f"run {run_id}",
-        studio_url=run.run_page_url,
-        model_name=request.model_name,
-        champion=str(champion) if champion else None,
-    )
     if not wait:
-        return outcome
+        return _outcome("submitted", run, request, champion)
     deadline = time.monotonic() + timeout_s
     seen: dict[str, tuple[str, str]] = {}
     while True:
@@ -269,10 +267,7 @@ def champion_store(champion: ModelAsset, dev_ops: ModelStore) -> ModelStore:
     """Where the champion is read: the Azure ML registry its URI names, else the dev workspace."""
     from pipelines.azure import workspaces
 
-    prefix = "azureml://registries/"
-    if champion.uri.startswith(prefix):
-        return workspaces.registry(champion.uri.removeprefix(prefix).split("/", 1)[0])
-    return dev_ops
+    return workspaces.registry(champion.registry) if champion.registry else dev_ops
 
 
 def train_on_databricks(
