@@ -10,17 +10,39 @@ from sklearn.pipeline import Pipeline
 from model.outputs import ESTIMATOR_FILE, METADATA_FILE
 
 
+def trusted_types(pipeline: Pipeline) -> list[str]:
+    """The types skops does not trust by default in ``pipeline`` (a tree's ``Tree``, a library's class).
+
+    The model was built and fitted by this step from the use case's estimator: its own types are
+    trusted for the MLflow save (skops reloads the file it wrote to check it), and no other.
+    """
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
+
+
+def pip_requirements(packages: dict[str, str]) -> list[str]:
+    """The MLflow model's requirements: what trained it (lineage packages, the estimator's own
+    distributions) plus skops, which reads the MLflow model's file."""
+    from importlib.metadata import version
+
+    pinned = {**packages, "skops": version("skops")}
+    return [f"{name}=={release}" for name, release in pinned.items() if release != "absent"]
+
+
 def save_model_folder(pipeline: Pipeline, folder: Path, metadata: dict[str, Any]) -> None:
     """Write the MLflow model, the plain estimator and its metadata into ``folder``."""
     import mlflow.sklearn
 
     folder.mkdir(parents=True, exist_ok=True)
-    packages = metadata["lineage"]["packages"]
+    # MLflow's sklearn flavour saves with skops by default and reloads to check; the types it
+    # must trust travel in the MLmodel file (mlflow/sklearn/__init__.py, skops_trusted_types).
     mlflow.sklearn.save_model(
         pipeline,
         str(folder / "mlflow"),
         # Explicit requirements: skips MLflow's slow inference, and pins what scores to what trained.
-        pip_requirements=[f"{name}=={version}" for name, version in packages.items()],
+        pip_requirements=pip_requirements(metadata["lineage"]["packages"]),
+        skops_trusted_types=trusted_types(pipeline) or None,
     )
     for item in (folder / "mlflow").iterdir():
         item.rename(folder / item.name)

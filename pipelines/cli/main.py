@@ -5,18 +5,18 @@ Add a command to the module of its group (or a new module with its own ``app``),
 
 import typer
 
-from pipelines.cli import deploy, endpoint, image, infra, preflight, run, stacks
+from pipelines.cli import deploy, endpoint, image, infra, preflight, run, schema, stacks
 
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="MLOps lifecycle for the diabetes model: train, gate, register, deploy, smoke-test.",
+    help="MLOps lifecycle for the use case's model (config/usecase.yaml): train, gate, register, deploy.",
 )
 
 
 @app.callback()
 def main() -> None:
-    """Train, gate, register, deploy and smoke-test the diabetes model, locally or on Azure."""
+    """Train, gate, register, deploy and smoke-test the use case's model, locally or on Azure."""
 
 
 app.add_typer(run.app)  # run, train
@@ -26,3 +26,4 @@ app.add_typer(endpoint.app, name="endpoint")
 app.add_typer(image.app, name="image")
 app.add_typer(infra.app, name="infra")
 app.add_typer(stacks.app, name="stacks")
+app.add_typer(schema.app, name="schema")

@@ -66,7 +66,7 @@ def test_components_name_one_base_image_by_a_dated_tag():
 def test_azure_ml_uploads_only_the_model_package_and_its_config(tmp_path: Path):
     uploaded = train_env.code_snapshot(tmp_path)
     model_files = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "model").glob("*.py"))
-    assert uploaded == ["config/train.yaml", *model_files]
+    assert uploaded == ["config/usecase.yaml", *model_files]
     assert (tmp_path / "model" / "train.py").read_bytes() == (REPO_ROOT / "model" / "train.py").read_bytes()
 
 
@@ -77,6 +77,6 @@ def test_no_model_or_config_folder_below_the_root_is_uploaded():
         f"{folder}/lib/python3.11/site-packages/pkg/{name}/{leaf}"
         for folder in (".venv", ".cache", ".tools", ".state", "tests", "policy")
         for name in ("model", "config")
-        for leaf in ("__init__.py", "train.yaml")
+        for leaf in ("__init__.py", "usecase.yaml")
     ]
     assert train_env.uploaded_files(samples) == []

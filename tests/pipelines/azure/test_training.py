@@ -17,7 +17,7 @@ from pipelines.specs import load_pipeline
 from tests.pipelines.azure_fakes import calls
 
 DATA = ROOT / "data" / "diabetes.csv"
-PARAMS = ROOT / "config" / "train.yaml"
+PARAMS = ROOT / "config" / "usecase.yaml"
 
 
 CHAMPION = ModelAsset(ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3")
@@ -38,7 +38,7 @@ def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
 @pytest.fixture(scope="module")
 def job() -> Any:
     return training.build_pipeline_job(
-        request(**{"train.alpha": 0.5, "gate.min_improvement": 0.02}),
+        request(**{"estimator.alpha": 0.5, "gate.min_improvement": 0.02}),
         environment_id="azureml:diabetes-train:0123456789abcdef",
         data_id="azureml:diabetes-data:feedbeef00000000",
     )

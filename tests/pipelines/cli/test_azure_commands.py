@@ -50,7 +50,7 @@ def test_train_summary_file_contract(mocker: Any, tmp_path: Path, dev_outputs, o
     assert data["registered"] is (status == "registered")
     assert (data["model_name"], data["model_version"]) == ("diabetes-regressor", version)
     request = train.call_args.args[1]
-    assert request.compute == "cpu-cluster" and request.overrides == {"train.alpha": 0.5}
+    assert request.compute == "cpu-cluster" and request.overrides == {"estimator.alpha": 0.5}
     assert request.champion is None
     if status == "failed":
         assert "failed at step train; logs: https://ml/child-train" in result.output
@@ -119,7 +119,7 @@ def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp
     assert result.exit_code == code, result.output
     on_aml.assert_not_called()
     kwargs = on_dbx.call_args.kwargs
-    assert kwargs["champion_from"] == "none" and kwargs["overrides"] == {"train.alpha": 0.5}
+    assert kwargs["champion_from"] == "none" and kwargs["overrides"] == {"estimator.alpha": 0.5}
     assert json.loads(summary.read_text())["status"] == status
     if status == "failed":
         assert "failed at step train; logs: https://adb/task/train" in result.output
