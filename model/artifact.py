@@ -35,8 +35,10 @@ def save_model_folder(pipeline: Pipeline, folder: Path, metadata: dict[str, Any]
     import mlflow.sklearn
 
     folder.mkdir(parents=True, exist_ok=True)
-    # MLflow's sklearn flavour saves with skops by default and reloads to check; the types it
-    # must trust travel in the MLmodel file (mlflow/sklearn/__init__.py, skops_trusted_types).
+    # MLflow's sklearn flavour saves with skops by default (`serialization_format=
+    # SERIALIZATION_FORMAT_SKOPS`) and reloads the file with `skops_trusted_types`, which it also
+    # writes into the MLmodel file; with explicit `pip_requirements` it adds no skops pin of its
+    # own (mlflow 3.15.0: mlflow/sklearn/__init__.py, save_model and _save_model).
     mlflow.sklearn.save_model(
         pipeline,
         str(folder / "mlflow"),

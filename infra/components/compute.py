@@ -70,7 +70,7 @@ class TrainingCompute(pulumi.ComponentResource):
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 disable_local_auth=True,
-                description="Training cluster for the diabetes pipeline (scales to zero).",
+                description="Training cluster for the training pipeline (scales to zero).",
                 properties=ml.AmlComputePropertiesArgs(
                     vm_size=args.vm_size,
                     vm_priority=(

@@ -44,7 +44,7 @@ def request(*, champion: bool = False, overrides: dict[str, Any] | None = None) 
         wheel_path=f"{VOLUME}/runs/20261130-060000-abcdef/wheel/azure_mlops-1-py3-none-any.whl",
         model_name="diabetes-regressor",
         tracking_uri=TRACKING,
-        experiment="diabetes-training",
+        experiment="mlops-training",
         tenant_id="tenant",
         git_commit="abc123",
         champion_uploaded=champion,
@@ -116,7 +116,7 @@ def test_job_cluster_sized_by_settings_and_mlflow_pointed_at_azure_ml() -> None:
     assert (cluster["num_workers"], cluster["node_type_id"]) == (2, "Standard_D8ds_v5")
     assert "spark_conf" not in cluster and cluster["spark_version"] == "15.4.x-scala2.12"
     env = cluster["spark_env_vars"]
-    assert env["MLFLOW_TRACKING_URI"] == TRACKING and env["MLFLOW_EXPERIMENT_NAME"] == "diabetes-training"
+    assert env["MLFLOW_TRACKING_URI"] == TRACKING and env["MLFLOW_EXPERIMENT_NAME"] == "mlops-training"
     assert env["AZURE_CLIENT_SECRET"] == "{{secrets/mlops/client-secret}}"
     assert env["AZURE_CLIENT_ID"] == "{{secrets/mlops/client-id}}" and env["AZURE_TENANT_ID"] == "tenant"
     assert cluster["data_security_mode"] == "DATA_SECURITY_MODE_STANDARD"
@@ -183,7 +183,7 @@ def test_workspace_ops_call_the_jobs_and_files_apis(mocker: Any) -> None:
     assert ops.create_job(job) == 7
     kwargs = client.jobs.create.call_args.kwargs
     assert kwargs["tasks"] == job.tasks and kwargs["job_clusters"] == job.job_clusters
-    assert kwargs["name"] == "diabetes-training-20261130-060000-abcdef"
+    assert kwargs["name"] == "mlops-training-20261130-060000-abcdef"
     assert ops.run_now(7, "token") == 11
     client.jobs.run_now.assert_called_once_with(job_id=7, idempotency_token="token")
     ops.upload("/Volumes/a/b/c/f", b"x")
