@@ -292,13 +292,14 @@ def _train_dev(
         settings = _checked_params(data, params, overrides)
     data_file = data or settings.data_path
     params_file = params or default_params_path()
+    scratch = tempfile.TemporaryDirectory(prefix="mlops-usecase-")  # removed once submitted
     if any(key not in OVERRIDE_INPUTS for key in overrides):
         # `--set` overrides with no component input: the job reads the use case as resolved here.
-        params_file = Path(tempfile.mkdtemp(prefix="mlops-usecase-")) / "usecase.yaml"
+        params_file = Path(scratch.name) / "usecase.yaml"
         write_params(settings, params_file)
 
     title = "Azure Databricks job" if compute is Compute.databricks else "Azure ML pipeline job"
-    with reported(), console.status(title) as status:
+    with scratch, reported(), console.status(title) as status:
         from pipelines.azure.training import train_in_dev
 
         def progress(line: str) -> None:
