@@ -141,6 +141,20 @@ def test_prod_prices_the_aks_nodes_at_their_minimum_and_the_tier(tmp_path: Path)
     assert result.total == pytest.approx(round(sum(line.monthly for line in result.lines), 2))
 
 
+def test_prod_private_network_prices_endpoints_and_zones_and_the_rest_is_free(tmp_path: Path) -> None:
+    result = _estimate("prod", tmp_path)
+    endpoint = _line(result, "network-pe-blob")
+    # the hourly Private Link meter (not the public IP meter of the same service), 730 h
+    assert endpoint.monthly == pytest.approx(round(0.01 * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
+    assert endpoint.per_use == ("data processed: 0.01 USD per GB",)  # type: ignore[attr-defined]
+    zone = _line(result, "network-dns-blob")
+    assert zone.monthly == pytest.approx(0.50)  # type: ignore[attr-defined] (the first tier, not the Public Zone)
+    assert _line(result, "network-vnet").status == "free"  # type: ignore[attr-defined]
+    assert _line(result, "network-pe-blob-dns").status == "free"  # type: ignore[attr-defined]
+    assert _line(result, "core-st").per_use == ("hot GRS blob data: 0.04 USD per GB-month",)  # type: ignore[attr-defined]
+    assert not [line.resource for line in result.lines if line.status == "unpriced"]
+
+
 def test_dev_cluster_at_min_zero_nodes_costs_per_use(tmp_path: Path) -> None:
     result = _estimate("dev", tmp_path)
     cluster = _line(result, "training-cluster")
