@@ -220,6 +220,12 @@ class ContainerInstanceServing(pulumi.ComponentResource):
             ip_address=containerinstance.IpAddressArgs(
                 type=containerinstance.ContainerGroupIpAddressType.PUBLIC,
                 dns_name_label=args.dns_label,
+                # A hash of tenant, subscription and resource group in the name: after a delete, no
+                # one else can take the name the qa CNAME points at (the provider's default,
+                # Unsecure, allows it). Learn, how-to-reuse-dns-names ("subdomain takeover").
+                auto_generated_domain_name_label_scope=(
+                    containerinstance.DnsNameLabelReusePolicy.RESOURCE_GROUP_REUSE
+                ),
                 ports=[containerinstance.PortArgs(port=public_port, protocol="TCP")],
             ),
             tags=tags,
