@@ -14,7 +14,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
-from infra.components.aci import ContainerInstanceServing, ContainerInstanceServingArgs
+from infra.components.aci import ContainerInstanceServing, ContainerInstanceServingArgs, ContainerInstanceTls
 from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
@@ -53,6 +53,17 @@ def _private_network(
             key_vault_id=core.key_vault_id,
             registry_id=core.registry_id,
         ),
+    )
+
+
+def _aci_tls(settings: Settings) -> ContainerInstanceTls | None:
+    """The container group's HTTPS settings (required in qa, by Settings), or None (dev: HTTP)."""
+    cname = settings.container_instance.ssl_cname
+    cert, key = _secret_or_none(settings.aci_ssl_cert_pem), _secret_or_none(settings.aci_ssl_key_pem)
+    if cname is None or cert is None or key is None:
+        return None
+    return ContainerInstanceTls(
+        cname=cname, cert_pem=cert, key_pem=key, proxy_image=settings.container_instance.tls_proxy_image
     )
 
 
@@ -190,11 +201,15 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 api_key=_secret_or_none(settings.scoring_api_key),
                 cpu=settings.container_instance.cpu,
                 memory_gb=settings.container_instance.memory_gb,
+                tls=_aci_tls(settings),
             ),
         )
         outputs["containerGroupName"] = aci.container_group_name
+        # With TLS: the certificate's name (https://<scoringFqdn>/score), and the group's own
+        # azurecontainer.io name, which that name's CNAME record points at.
         outputs["scoringFqdn"] = aci.fqdn
         outputs["scoringUri"] = aci.scoring_uri
+        outputs["containerGroupFqdn"] = aci.group_fqdn
         outputs["scoringIdentityId"] = aci.identity_id
         outputs["scoringIdentityClientId"] = aci.identity_client_id
         # What the container serves: carried into the settings before the next `pulumi up`

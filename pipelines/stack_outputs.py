@@ -71,6 +71,9 @@ class StackOutputs(BaseModel):
 
     # qa scoring target (Azure Container Instance)
     container_group_name: str | None = None
+    # Azure's name for the group (<label>.<region>.azurecontainer.io): with TLS, the target of the
+    # CNAME record for scoring_fqdn (the certificate's name)
+    container_group_fqdn: str | None = None
     # the host name clients call: qa's container group; prod's TLS name (the extension's sslCname)
     scoring_fqdn: str | None = None
     scoring_uri: str | None = None

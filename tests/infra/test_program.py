@@ -83,6 +83,7 @@ OPTIONAL_OUTPUTS = {
     "qa": {
         *REGISTRY_OUTPUTS,
         "containerGroupName",
+        "containerGroupFqdn",
         "scoringFqdn",
         "scoringUri",
         "scoringIdentityId",
@@ -267,7 +268,8 @@ def test_container_instance(runs: dict[str, OfflineRun]) -> None:
     run = runs["qa"]
     group = run.one("azure-native:containerinstance:ContainerGroup").plain_inputs
     registry = run.one("azure-native:containerregistry:Registry").plain_inputs["registryName"]
-    (container,) = group["containers"]
+    container, proxy = group["containers"]  # the TLS sidecar: tests/infra/test_aci_tls.py
+    assert (container["name"], proxy["name"]) == ("scoring", "tls-proxy")
     assert container["image"] == f"{registry}.azurecr.io/diabetes-scoring:placeholder"
     (credential,) = group["imageRegistryCredentials"]
     assert credential["server"] == f"{registry}.azurecr.io"
@@ -284,7 +286,7 @@ def test_container_instance(runs: dict[str, OfflineRun]) -> None:
     }
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert group["ipAddress"]["dnsNameLabel"].startswith("mlops-qa-")
-    assert group["ipAddress"]["ports"] == [{"port": 5001, "protocol": "TCP"}]
+    assert group["ipAddress"]["ports"] == [{"port": 443, "protocol": "TCP"}]
     raw_env = run.one("azure-native:containerinstance:ContainerGroup").inputs["containers"]
     assert is_secret(raw_env)  # the secure values make the whole list secret in the engine
 

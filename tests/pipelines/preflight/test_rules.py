@@ -82,7 +82,7 @@ def test_vm_demands_read_cluster_maximums() -> None:
     assert (aks.vm_size, aks.nodes, aks.quota, aks.pool) == ("Standard_D4ds_v5", 5, "compute", "system")
     [aml] = needs.vm_demands(declared("dev"))
     assert (aml.vm_size, aml.nodes, aml.quota) == ("Standard_DS3_v2", 2, "aml-low-priority")
-    assert needs.container_cpus(declared("qa")) == [("scoring-aci", 1.0)]
+    assert needs.container_cpus(declared("qa")) == [("scoring-aci", 1.5)]  # scoring 1 + TLS sidecar 0.5
 
 
 def test_global_names_and_features() -> None:
