@@ -271,3 +271,22 @@ def test_main_writes_the_summary(model_dir: Path, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["rows_scored"] == 3
     assert summary["model_version"] == "9"
+
+
+def test_reject_row_numbers_count_across_batches_and_files(model: LoadedModel, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, bad in (("a.parquet", 7), ("b.parquet", 1)):
+        source = table(10)
+        bmi = [None if i == bad else v for i, v in enumerate(source.column("bmi").to_pylist())]
+        pq.write_table(
+            source.set_column(source.column_names.index("bmi"), "bmi", pa.array(bmi)), folder / name
+        )
+    summary = score_files(input_files(folder), tmp_path / "out.parquet", model, batch_rows=3)
+    assert (summary.rows_read, summary.rows_rejected) == (20, 2)
+    assert [(r["file"], r["row"]) for r in rejects_of(tmp_path / "out.rejects.csv")] == [
+        ("a.parquet", "8"),  # the third batch's second row: 1-based, counted over the file
+        ("b.parquet", "2"),  # counted per file
+    ]
+    ids = pq.read_table(tmp_path / "out.parquet").column("id").to_pylist()
+    assert ids == [i for i in range(10) if i != 7] + [i for i in range(10) if i != 1]
