@@ -52,7 +52,7 @@ EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
 OBJECT_KEYS = frozenset(
     {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry", "databricks"}
-) | {"network"}
+) | {"network", "batchCompute"}
 SECRET_SETTING_KEYS = frozenset(
     {"scoringApiKey", "aksSslCertPem", "aksSslKeyPem", "aciSslCertPem", "aciSslKeyPem"}
 )
@@ -99,6 +99,23 @@ class ComputeSettings(BaseModel):
         if self.min_nodes > self.max_nodes:
             raise ValueError(f"minNodes ({self.min_nodes}) must not exceed maxNodes ({self.max_nodes})")
         return self
+
+
+class BatchComputeSettings(BaseModel):
+    """The AML cluster the batch scoring job runs on (qa and prod; `mlops score-batch`).
+
+    It scales to zero between runs: ``minNodes`` is 0 and only 0 (the policy pack requires it
+    of every AmlCompute, and a batch cluster has no reason to keep a node).
+    """
+
+    model_config = _model_config()
+
+    enabled: bool | None = None  # None: the environment's default (qa and prod on, dev off)
+    vm_size: VmSize = "Standard_DS3_v2"
+    min_nodes: Literal[0] = 0
+    max_nodes: int = Field(2, ge=1, le=100)
+    low_priority: bool = False
+    idle_seconds_before_scale_down: int = Field(300, ge=120, le=86_400)
 
 
 class RegistrySettings(BaseModel):
@@ -325,6 +342,7 @@ class Settings(BaseModel):
     public_network_access: Literal["Enabled", "Disabled"] = "Enabled"
     log_retention_days: int = Field(30, ge=30, le=730)
     compute: ComputeSettings = ComputeSettings()
+    batch_compute: BatchComputeSettings = BatchComputeSettings()
     container_registry: RegistrySettings = RegistrySettings()
     container_instance: ContainerInstanceSettings = ContainerInstanceSettings()
     aks: AksSettings = AksSettings()
@@ -525,6 +543,12 @@ class Settings(BaseModel):
         """Whether the AML training cluster is part of this stack (default: dev only)."""
         enabled = self.compute.enabled
         return enabled if enabled is not None else self.environment == "dev"
+
+    @property
+    def batch_compute_enabled(self) -> bool:
+        """Whether the batch scoring cluster is part of this stack (default: qa and prod)."""
+        enabled = self.batch_compute.enabled
+        return enabled if enabled is not None else self.environment in ("qa", "prod")
 
     @property
     def container_instance_enabled(self) -> bool:

@@ -4,7 +4,8 @@ Which components a stack gets depends on its environment:
 
 - ``dev`` and ``dev-<id>``: WorkspaceCore + TrainingCompute (+ optional ACI);
 - ``qa``: WorkspaceCore + ContainerInstanceServing (+ optional TrainingCompute);
-- ``prod``: WorkspaceCore + KubernetesServing (AKS, Azure ML extension, Kubernetes compute).
+- ``prod``: WorkspaceCore + KubernetesServing (AKS, Azure ML extension, Kubernetes compute);
+- ``qa`` and ``prod`` also get a batch scoring cluster (a second TrainingCompute, ``batchCompute``).
 
 The stack outputs are the contract with ``pipelines/`` (``pipelines.stack_outputs.StackOutputs``).
 """
@@ -162,6 +163,27 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
             ),
         )
         outputs["computeClusterName"] = compute.cluster_name
+
+    if settings.batch_compute_enabled:
+        batch = TrainingCompute(
+            "batch",
+            TrainingComputeArgs(
+                cluster_name=names.batch_cluster,
+                location=settings.location,
+                tags=tags,
+                resource_group_name=core.resource_group_name,
+                workspace_name=core.workspace_name,
+                identity_id=core.identity_id,
+                vm_size=settings.batch_compute.vm_size,
+                min_nodes=settings.batch_compute.min_nodes,
+                max_nodes=settings.batch_compute.max_nodes,
+                low_priority=settings.batch_compute.low_priority,
+                idle_seconds_before_scale_down=settings.batch_compute.idle_seconds_before_scale_down,
+                node_public_ip=settings.isolation != "managed",
+                description="Batch scoring cluster: `mlops score-batch` parallel jobs (scales to zero).",
+            ),
+        )
+        outputs["batchComputeName"] = batch.cluster_name
 
     if settings.databricks.enabled:
         prefix, stack = settings.name_prefix, settings.stack

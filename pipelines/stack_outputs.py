@@ -65,6 +65,8 @@ class StackOutputs(BaseModel):
 
     # Training (dev; optional in qa)
     compute_cluster_name: str | None = None
+    # Batch scoring (qa and prod by default): the parallel job's cluster, `mlops score-batch`
+    batch_compute_name: str | None = None
     # Azure Databricks (dev, azure-mlops:databricks enabled): `mlops train --compute databricks`
     databricks_workspace_url: str | None = None
     databricks_workspace_id: str | None = None

@@ -59,6 +59,13 @@ def test_per_environment_topology_defaults() -> None:
         False,
         True,
     )
+    # the batch scoring cluster: qa and prod, scaling to zero
+    assert (dev.batch_compute_enabled, qa.batch_compute_enabled, prod.batch_compute_enabled) == (
+        False,
+        True,
+        True,
+    )
+    assert (qa.batch_compute.min_nodes, prod.batch_compute.max_nodes) == (0, 2)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +80,9 @@ def test_per_environment_topology_defaults() -> None:
         ("dev", {"compute": {"minNodes": 3, "maxNodes": 2}}, ["minNodes (3) must not exceed"]),
         ("dev", {"compute": {"lowPriorty": True}}, ["azure-mlops:compute.lowPriorty: unknown"]),
         ("dev", {"computee": {}}, ["azure-mlops:computee: unknown setting"]),
+        ("qa", {"batchCompute": {"minNodes": 1}}, ["azure-mlops:batchCompute.minNodes", "0"]),
+        ("prod", {"batchCompute": {"maxNodes": 0}}, ["azure-mlops:batchCompute.maxNodes"]),
+        ("qa", {"batchCompute": {"vmSize": "big"}}, ["azure-mlops:batchCompute.vmSize", "'big'"]),
         ("dev", {"aks": {"enabled": True}}, ["aks.enabled: true is not allowed", "allowed: false"]),
         ("prod", {"aks": {"enabled": False}}, ["aks.enabled", "allowed: true"]),
         ("qa", {"containerInstance": {"enabled": False}}, ["containerInstance.enabled"]),

@@ -70,7 +70,11 @@ class FakeSubscription:
         return {"standard_ds3_v2": VmSku("Standard_DS3_v2", "standardDSv2Family", 4)}
 
     def ml_usages(self, location: str) -> list[QuotaUsage]:
-        return [QuotaUsage("TotalLowPriorityCores", "Total low priority cores", 0, 100)]
+        return [
+            QuotaUsage("TotalLowPriorityCores", "Total low priority cores", 0, 100),
+            # qa's and prod's batch scoring cluster: dedicated nodes
+            QuotaUsage("standardDSv2Family", "Standard DSv2 Family Cluster Dedicated vCPUs", 0, 100),
+        ]
 
     def aci_usages(self, location: str) -> list[QuotaUsage]:
         return [QuotaUsage("StandardCores", "Standard cores", 0, 10)]
