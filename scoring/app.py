@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scoring import __version__, formats, model_loader, telemetry
+from scoring import __version__, formats, model_loader, rules, telemetry
 from scoring.contract import INVOCATIONS_PATH, LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
 from scoring.memory import Trimmer
 from scoring.model_loader import LoadedModel
@@ -42,11 +42,7 @@ log = logging.getLogger(telemetry.LOGGER_NAME)
 _JSON = b"application/json"
 _JSON_HEADER = (b"content-type", _JSON)
 _CLOSE = (b"connection", b"close")
-_OUT_OF_RANGE = RequestError(
-    422,
-    "out_of_range",
-    "the model cannot score these rows: some values are far outside the range it was trained on",
-)
+_OUT_OF_RANGE = RequestError(422, "out_of_range", rules.OUT_OF_RANGE)
 _NOT_READY = RequestError(503, "not_ready", "the model is not loaded yet")
 _MISSING_KEY = RequestError(401, "unauthorized", "missing header Authorization: Bearer <key>")
 _WRONG_KEY = RequestError(401, "unauthorized", "wrong API key in Authorization: Bearer <key>")

@@ -133,6 +133,7 @@ ROOT_HOMES = {
     "infra/config.py",
     "infra/__main__.py",  # run by Pulumi with infra/ on sys.path
     "policy/__main__.py",  # run by the Pulumi CLI as the policy pack
+    "scoring/batch/parallel/entry.py",  # run by Azure ML's parallel job as a script
     "bench/infra_mocks.py",
     "bench/scoring_load.py",
 }

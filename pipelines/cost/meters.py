@@ -227,6 +227,45 @@ def _log_analytics(resource: DeclaredResource, region: str) -> Pricing:
     )
 
 
+def _private_endpoint(resource: DeclaredResource, region: str) -> Pricing:
+    # Private Link bills each endpoint by the hour and the data it processes per GB; its meters
+    # are global (Retail Prices: serviceName 'Virtual Network', productName 'Virtual Network
+    # Private Link', armRegionName 'Global'; Learn, "Azure Private Link pricing").
+    query = PriceQuery("Virtual Network", "Global", (("priceType", "Consumption"),))
+
+    def meter(name: str) -> Pick:
+        return lambda item: _has(item.product_name, "Private Link") and item.meter_name.lower() == name
+
+    return Pricing(
+        (
+            Charge("endpoint", query, meter("standard private endpoint"), HOURS_PER_MONTH, hourly=True),
+            Charge(
+                "data processed",
+                query,
+                meter("standard data processed - ingress"),
+                None,
+                per_use_unit="GB",
+            ),
+        ),
+        "plus data processed, in and out, per GB",
+    )
+
+
+def _private_zone(resource: DeclaredResource, region: str) -> Pricing:
+    # Azure DNS bills a hosted private zone by the month (the first 25 zones at one rate) and
+    # its queries per million; its meters are priced per zone of the DNS service, 'Zone 1'
+    # for the public regions outside government and China clouds.
+    query = PriceQuery("Azure DNS", "Zone 1", (("priceType", "Consumption"),))
+
+    def zone(item: PriceItem) -> bool:
+        return _has(item.meter_name, "Private Zone") and item.tier_minimum_units == 0
+
+    return Pricing(
+        (Charge("hosted private zone", query, zone, 1.0),),
+        "plus DNS queries per million",
+    )
+
+
 RULES: dict[str, Callable[[DeclaredResource, str], Pricing]] = {
     "azure-native:containerservice:ManagedCluster": _aks,
     "azure-native:machinelearningservices:Compute": _aml_compute,
@@ -235,9 +274,13 @@ RULES: dict[str, Callable[[DeclaredResource, str], Pricing]] = {
     "azure-native:storage:StorageAccount": _storage,
     "azure-native:keyvault:Vault": _vault,
     "azure-native:operationalinsights:Workspace": _log_analytics,
+    "azure-native:network:PrivateEndpoint": _private_endpoint,
+    "azure-native:privatedns:PrivateZone": _private_zone,
 }
 # No charge of their own (an Azure ML workspace is free, its dependencies bill; workspace-based
-# Application Insights bills through its Log Analytics workspace).
+# Application Insights bills through its Log Analytics workspace; a virtual network, a private
+# endpoint's DNS zone group and a private zone's network link are configuration: the endpoint
+# and the zone bill).
 FREE_TYPES = frozenset(
     {
         "azure-native:resources:ResourceGroup",
@@ -247,6 +290,9 @@ FREE_TYPES = frozenset(
         "azure-native:applicationinsights:Component",
         "azure-native:kubernetesconfiguration:Extension",
         "azure-native:containerservice:TrustedAccessRoleBinding",
+        "azure-native:network:VirtualNetwork",
+        "azure-native:network:PrivateDnsZoneGroup",
+        "azure-native:privatedns:VirtualNetworkLink",
     }
 )
 

@@ -140,7 +140,6 @@ OUTPUT_FIELDS: Mapping[str, str] = {
     "location": "location",
     "workspaceName": "workspace",
     "keyVaultName": "key_vault",
-    "logAnalyticsWorkspaceName": "log_analytics",
 }
 
 LOG_ANALYTICS_ID_OUTPUT = "logAnalyticsWorkspaceId"
@@ -157,8 +156,8 @@ STATE_TYPES: Mapping[str, str] = {
 def targets_from_outputs(outputs: Mapping[str, Any]) -> StackTargets:
     """Read the targets from stack outputs (plain values; missing or empty -> ``None``).
 
-    The Log Analytics workspace comes from ``logAnalyticsWorkspaceName`` or, as the infra
-    program exports it, from the resource id ``logAnalyticsWorkspaceId``.
+    The Log Analytics workspace name comes from the resource id the infra program exports,
+    ``logAnalyticsWorkspaceId``.
     """
     values: dict[str, str | None] = {}
     for output, attr in OUTPUT_FIELDS.items():
@@ -167,7 +166,7 @@ def targets_from_outputs(outputs: Mapping[str, Any]) -> StackTargets:
     law_id = outputs.get(LOG_ANALYTICS_ID_OUTPUT)
     if isinstance(law_id, str) and "/workspaces/" in law_id.lower():
         subscription, group = _parse_resource_id(law_id)
-        values["log_analytics"] = values["log_analytics"] or law_id.rstrip("/").rsplit("/", 1)[-1]
+        values["log_analytics"] = law_id.rstrip("/").rsplit("/", 1)[-1]
         values["subscription_id"] = values["subscription_id"] or subscription
         values["resource_group"] = values["resource_group"] or group
     return StackTargets(**values)

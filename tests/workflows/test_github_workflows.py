@@ -340,3 +340,14 @@ def test_secrets_are_referenced_never_written(path: Path) -> None:
     assert set(re.findall(r"secrets\.([A-Z_]+)", text)) <= {"PULUMI_ACCESS_TOKEN"}
     assert "client-secret" not in text and "creds:" not in text
     assert not re.search(r"(?i)(password|token|secret)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{20,}", text)
+
+
+def test_only_the_prod_job_can_run_inside_prod_network_and_defaults_to_a_hosted_runner() -> None:
+    """With managed isolation, prod's workspace answers only inside its network (docs/ci.md)."""
+    import json
+
+    runners = {(name, job_name): job["runs-on"] for name, job_name, job in all_jobs()}
+    prod = runners.pop(("main", "prod"))
+    [default] = re.findall(r"vars\.PROD_RUNS_ON \|\| '(.+?)'", prod)
+    assert prod.startswith("${{ fromJSON(") and json.loads(default) == "ubuntu-24.04"
+    assert all("PROD_RUNS_ON" not in str(runner) for runner in runners.values())

@@ -121,7 +121,34 @@ ITEMS = [
     item(
         "Storage", "Hot LRS Data Stored", 0.02, "1 GB/Month", sku="Hot LRS", product="General Block Blob v2"
     ),
+    item(
+        "Storage", "Hot GRS Data Stored", 0.04, "1 GB/Month", sku="Hot GRS", product="General Block Blob v2"
+    ),
     item("Key Vault", "Operations", 0.03, "10K", sku="Standard"),
+    # Private Link: global meters of the Virtual Network service
+    item(
+        "Virtual Network",
+        "Standard Private Endpoint",
+        0.01,
+        "1 Hour",
+        sku="Standard",
+        product="Virtual Network Private Link",
+        region="Global",
+    ),
+    item(
+        "Virtual Network",
+        "Standard Data Processed - Ingress",
+        0.01,
+        "1 GB",
+        sku="Standard",
+        product="Virtual Network Private Link",
+        region="Global",
+    ),
+    item("Virtual Network", "Standard IPv4 Static Public IP", 0.005, "1 Hour", product="IP Addresses"),
+    # Azure DNS: zones priced per DNS zone ("Zone 1"), two tiers of zones
+    item("Azure DNS", "Private Zone", 0.50, "1/Month", sku="Private", region="Zone 1"),
+    item("Azure DNS", "Private Zone", 0.10, "1/Month", sku="Private", region="Zone 1", tier=25.0),
+    item("Azure DNS", "Public Zone", 0.50, "1/Month", sku="Public", region="Zone 1"),
     item("Log Analytics", "Analytics Logs Data Ingestion", 0.0, "1 GB", sku="Analytics Logs"),
     item("Log Analytics", "Analytics Logs Data Ingestion", 2.50, "1 GB", sku="Analytics Logs", tier=5.0),
 ]

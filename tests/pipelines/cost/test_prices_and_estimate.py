@@ -141,6 +141,20 @@ def test_prod_prices_the_aks_nodes_at_their_minimum_and_the_tier(tmp_path: Path)
     assert result.total == pytest.approx(round(sum(line.monthly for line in result.lines), 2))
 
 
+def test_prod_private_network_prices_endpoints_and_zones_and_the_rest_is_free(tmp_path: Path) -> None:
+    result = _estimate("prod", tmp_path)
+    endpoint = _line(result, "network-pe-blob")
+    # the hourly Private Link meter (not the public IP meter of the same service), 730 h
+    assert endpoint.monthly == pytest.approx(round(0.01 * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
+    assert endpoint.per_use == ("data processed: 0.01 USD per GB",)  # type: ignore[attr-defined]
+    zone = _line(result, "network-dns-blob")
+    assert zone.monthly == pytest.approx(0.50)  # type: ignore[attr-defined] (the first tier, not the Public Zone)
+    assert _line(result, "network-vnet").status == "free"  # type: ignore[attr-defined]
+    assert _line(result, "network-pe-blob-dns").status == "free"  # type: ignore[attr-defined]
+    assert _line(result, "core-st").per_use == ("hot GRS blob data: 0.04 USD per GB-month",)  # type: ignore[attr-defined]
+    assert not [line.resource for line in result.lines if line.status == "unpriced"]
+
+
 def test_dev_cluster_at_min_zero_nodes_costs_per_use(tmp_path: Path) -> None:
     result = _estimate("dev", tmp_path)
     cluster = _line(result, "training-cluster")
@@ -156,7 +170,9 @@ def test_dev_cluster_at_min_zero_nodes_costs_per_use(tmp_path: Path) -> None:
 def test_qa_container_group_bills_cpu_and_memory_all_month(tmp_path: Path) -> None:
     result = _estimate("qa", tmp_path)
     aci = _line(result, "scoring-aci")
-    assert aci.monthly == pytest.approx(round((1 * 0.04 + 1.5 * 0.004) * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
+    # the scoring container (1 CPU, 1.5 GB) and the TLS sidecar (0.5 CPU, 0.5 GB)
+    cpu, memory_gb = 1 + 0.5, 1.5 + 0.5
+    assert aci.monthly == pytest.approx(round((cpu * 0.04 + memory_gb * 0.004) * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
 
 
 def test_a_type_without_a_rule_is_not_priced_never_free(tmp_path: Path) -> None:

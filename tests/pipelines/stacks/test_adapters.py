@@ -101,7 +101,11 @@ def test_read_targets_skips_the_state_when_outputs_are_complete(
         "location": auto.OutputValue("westeurope", secret=False),
         "workspaceName": auto.OutputValue("mlw-dev-pr-1", secret=False),
         "keyVaultName": auto.OutputValue("kv-dev-pr-1", secret=False),
-        "logAnalyticsWorkspaceName": auto.OutputValue("log-dev-pr-1", secret=False),
+        "logAnalyticsWorkspaceId": auto.OutputValue(
+            "/subscriptions/sub-1/resourceGroups/rg-dev-pr-1"
+            "/providers/Microsoft.OperationalInsights/workspaces/log-dev-pr-1",
+            secret=False,
+        ),
     }
     assert stacks.read_targets("dev-pr-1") == TARGETS
     workspace.export_stack.assert_not_called()
