@@ -3,12 +3,16 @@
     .venv/bin/python bench/scoring_load.py              # everything (about 7 minutes)
     .venv/bin/python bench/scoring_load.py --quick      # shorter runs, no soak
     .venv/bin/python bench/scoring_load.py --servers floor,ours,ours-base --baseline-ref main --soak ''
+    .venv/bin/python bench/scoring_load.py --servers ours,ours-collect --soak ''   # collection off/on
 
 The floor (``bench/floor_app.py``) is a bare uvicorn ASGI app that reads the body and answers a
 constant: the service is reported as a share of it, in the same run. ``--baseline-ref REF``
 adds ``ours-base``: the service as it is at git ``REF`` (its ``scoring/`` extracted with
-``git archive``), for a before/after in the same run. This service runs with its production
-defaults plus an API key (every request sends ``Authorization: Bearer``) and INFO request records.
+``git archive``), for a before/after in the same run. ``ours-collect`` is the service with
+production data collection on (``SCORING_COLLECT_RATE``, ``--collect-rate``, every request by
+default) into ``bench/.work/collected``: beside ``ours``, the cost of collecting.
+This service runs with its production defaults plus an API key (every request sends
+``Authorization: Bearer``) and INFO request records.
 
 What it sets up (idempotent; all under git-ignored folders):
 - ``wrk`` (Debian's package) if it is not on PATH (``apt-get install wrk``, as root);
@@ -49,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 WORK = BENCH / ".work"
 AZ_VENV = BENCH / ".venv-azureml"
+COLLECTED = WORK / "collected"
 RESULTS = BENCH / "results"
 PY = sys.executable
 HOST = "127.0.0.1"
@@ -183,7 +188,9 @@ def baseline_tree(ref: str) -> Path:
     return tree
 
 
-def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> dict[str, Server]:
+def servers(
+    model_dir: Path, az_python: Path, baseline: Path | None = None, collect_rate: float = 1.0
+) -> dict[str, Server]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "AZUREML_"))}
     ours_env = {
         **base,
@@ -218,6 +225,14 @@ def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> d
         ),
         "ours-g2": Server(
             "ours-g2", "this service (gunicorn, 2 uvicorn workers)", guni(2), ours_env, "data", headers=AUTH
+        ),
+        "ours-collect": Server(
+            "ours-collect",
+            f"this service, collecting {collect_rate:.0%} of requests",
+            [PY, "-m", "scoring"],
+            {**ours_env, "SCORING_COLLECT_RATE": str(collect_rate), "SCORING_COLLECT_DIR": str(COLLECTED)},
+            "data",
+            headers=AUTH,
         ),
         "ours-sklearn": Server(
             "ours-sklearn",
@@ -427,6 +442,9 @@ def main() -> int:
     parser.add_argument("--soak-seconds", type=int, default=60)
     parser.add_argument("--soak-connections", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="one 3 s round, no soak")
+    parser.add_argument(
+        "--collect-rate", type=float, default=1.0, help="SCORING_COLLECT_RATE of ours-collect"
+    )
     args = parser.parse_args()
     # A SIGTERM (timeout, kill) unwinds like Ctrl-C, so the servers started here are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -439,7 +457,9 @@ def main() -> int:
     wrk_bin = ensure_wrk()
     az_python = ensure_azureml_venv() if "azureml" in keys else AZ_VENV / "bin" / "python"
     model_dir = ensure_models()
-    table = servers(model_dir, az_python, baseline_tree(args.baseline_ref) if args.baseline_ref else None)
+    baseline = baseline_tree(args.baseline_ref) if args.baseline_ref else None
+    table = servers(model_dir, az_python, baseline, args.collect_rate)
+    shutil.rmtree(COLLECTED, ignore_errors=True)  # each run's collection starts empty
     if unknown := set(keys) - set(table):
         parser.error(f"unknown servers {sorted(unknown)}: choose from {sorted(table)}")
     row_counts = [int(r) for r in args.rows.split(",")]
@@ -479,6 +499,13 @@ def main() -> int:
                 ratios.append(f"{load.rps / base.rps:8.2f}x" if base else f"{'-':>9}")
             print(f"{table[key].label:<44} {rows:>4} {load.rps:>9.0f} {load.p50_ms:>7.2f} "
                   f"{load.p99_ms:>7.2f} {share:>8} {ratios[0]:>9} {ratios[1]:>9}")  # fmt: skip
+
+    if "ours" in results and "ours-collect" in results:
+        for rows, on in results["ours-collect"].items():
+            off = results["ours"][rows]
+            p50, p99 = on.p50_ms / off.p50_ms - 1, on.p99_ms / off.p99_ms - 1
+            print(f"collection on/off at {rows} rows: req/s {on.rps / off.rps - 1:+.1%}, "
+                  f"p50 {p50:+.1%}, p99 {p99:+.1%}")  # fmt: skip
 
     soak: dict[str, object] = {}
     if args.soak:
