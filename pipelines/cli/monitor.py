@@ -79,6 +79,9 @@ def monitor(
     ] = None,
     retrain: Annotated[bool, typer.Option(help="On drift, run the lifecycle (train, gate, deploy).")] = False,
     data: Annotated[Path | None, typer.Option(help="With --retrain: the training CSV.")] = None,
+    params: Annotated[
+        Path | None, typer.Option(help="With --retrain: the params file (default: config/train.yaml).")
+    ] = None,
     schedule: Annotated[
         bool, typer.Option(help="qa/prod: create or update the Azure ML model monitor (MonitorSchedule).")
     ] = False,
@@ -91,7 +94,7 @@ def monitor(
             fail(
                 "--schedule creates the Azure ML model monitor: use it with --env qa or prod", ExitCode.USAGE
             )
-        _local(labels, reference_data, window_hours, retrain, data, summary_file, model_name)
+        _local(labels, reference_data, window_hours, retrain, data, params, summary_file, model_name)
         return
     if env is Env.dev:
         fail("dev has no production traffic to monitor: use --env local, qa or prod", ExitCode.USAGE)
@@ -104,7 +107,7 @@ def monitor(
     from pipelines.azure import monitoring
 
     with reported():
-        result = monitoring.schedule_monitor(env.value, model_name)
+        result = monitoring.schedule_monitor(env.value, model_name, reference_data)
     console.print(f"model monitor {result.name} on {result.endpoint}/{result.deployment}: {result.trigger}")
 
 
@@ -114,6 +117,7 @@ def _local(
     window_hours: float | None,
     retrain: bool,
     data: Path | None,
+    params: Path | None,
     summary_file: Path | None,
     model_name: str,
 ) -> None:
@@ -138,7 +142,7 @@ def _local(
 
     console.print("drift: retraining (the gate decides whether the new model replaces the served one)")
     with reported():
-        options_run = _local_options(data, None, {}, deploy=True)
+        options_run = _local_options(data, params, {}, deploy=True)
     run_summary = _run_local(options_run)
     console.print(_summary_table(run_summary))
     if run_summary.problem:
