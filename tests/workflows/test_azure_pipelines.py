@@ -272,3 +272,15 @@ def test_long_output_keeps_its_tail_and_non_pr_builds_do_nothing(tmp_path: Path)
     assert module.main(["--title", "t", "--file", str(out)], env={}) == 0
     with pytest.raises(ValueError, match="non-https"):
         module._request("token")("GET", "http://insecure", None)
+
+
+def test_the_chain_retrains_weekly_and_on_drift_and_follows_prod_with_the_monitor() -> None:
+    main = PIPELINES["main"]
+    assert main["schedules"][0]["always"] == "true"
+    assert main["resources"]["webhooks"] == [
+        {"webhook": "modelDrift", "connection": "azure-mlops-model-drift"}
+    ]
+    [job] = stage("main", "prod")["jobs"]
+    commands = [p["script"] for p in azure_steps(job)]
+    smoke = commands.index("mlops smoke-test --env prod")
+    assert commands[smoke + 1] == "mlops monitor --env prod --schedule"

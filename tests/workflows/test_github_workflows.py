@@ -184,7 +184,14 @@ def test_the_deploy_chain_runs_in_order() -> None:
     assert order.index("Keep the image qa serves") < order.index("pulumi/actions@v7")
     assert order.index("pulumi/actions@v7") < order.index("Build and push the scoring image")
     prod_runs = [s["run"] for s in steps(main["prod"]) if "mlops" in s.get("run", "")]
-    assert [r.split()[1] for r in prod_runs] == ["preflight", "promote", "deploy", "smoke-test", "rollback"]
+    assert [r.split()[1] for r in prod_runs] == [
+        "preflight",
+        "promote",
+        "deploy",
+        "smoke-test",
+        "monitor",
+        "rollback",
+    ]
 
 
 def test_model_steps_run_only_when_a_model_was_registered() -> None:
@@ -340,3 +347,11 @@ def test_secrets_are_referenced_never_written(path: Path) -> None:
     assert set(re.findall(r"secrets\.([A-Z_]+)", text)) <= {"PULUMI_ACCESS_TOKEN"}
     assert "client-secret" not in text and "creds:" not in text
     assert not re.search(r"(?i)(password|token|secret)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{20,}", text)
+
+
+def test_the_chain_retrains_weekly_and_on_drift_and_follows_prod_with_the_monitor() -> None:
+    triggers = WORKFLOWS["main"]["on"]
+    assert triggers["schedule"] and triggers["repository_dispatch"] == {"types": ["model-drift"]}
+    names = [s.get("run", "") for s in steps(jobs("main")["prod"])]
+    smoke = names.index(".venv/bin/mlops smoke-test --env prod")
+    assert names.index(".venv/bin/mlops monitor --env prod --schedule") == smoke + 1
