@@ -16,12 +16,12 @@ request: ``time`` (UTC ``datetime64[ms]``, when it was answered), ``request_id``
 ``model_version``. A request's rows are consecutive, in its order. Columnar and binary
 because writing it is a copy: formatting the same rows as CSV text measured ~10 times the CPU
 per row (docs/monitoring.md), and the writer shares the process with the event loop. Parquet
-would need pyarrow (over 100 MB in an image held under 250 MB). ``numpy.load`` opens a file;
+would need pyarrow (156 MB installed, in an image held under 250 MB). ``numpy.load`` opens a file;
 ``mlops monitor`` reads them and writes the window it analysed as Parquet beside its report.
 
-Azure ML's data collector for online deployments logs to blob storage through a sidecar its
+Azure ML's data collector for online deployments logs to blob storage through a local agent its
 scoring SDK (``azureml-ai-monitoring``) posts to; that SDK needs pandas, which the image does not
-carry: see docs/monitoring.md, "Collection on Azure", for what the image does there.
+carry. docs/monitoring.md ("Collection: the choice") says what is and is not built for Azure.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class Collector:
     """Samples requests on the event loop; a daemon thread writes them in batches as ``.npz`` files.
 
     The queue is a ``deque``: appending takes no lock and wakes no thread (a ``queue.Queue``
-    measured a GIL hand-over per request, which halved the service's throughput); the writer
-    thread drains it every quarter of a second.
+    wakes the writer, and so hands it the GIL, for every request); the writer thread drains it
+    every quarter of a second.
 
     Args:
         folder: where the files go (created if missing).
