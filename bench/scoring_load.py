@@ -10,7 +10,8 @@ constant: the service is reported as a share of it, in the same run. ``--baselin
 adds ``ours-base``: the service as it is at git ``REF`` (its ``scoring/`` extracted with
 ``git archive``), for a before/after in the same run. ``ours-collect`` is the service with
 production data collection on (``SCORING_COLLECT_RATE``, ``--collect-rate``, every request by
-default) into ``bench/.work/collected``: beside ``ours``, the cost of collecting.
+default) into ``bench/.work/collected``: beside ``ours``, the cost of collecting (req/s, and the
+server's own CPU time per request, read from ``/proc``: steadier on a shared machine).
 This service runs with its production defaults plus an API key (every request sends
 ``Authorization: Bearer``) and INFO request records.
 
@@ -396,6 +397,19 @@ def wrk(wrk_bin: str, url: str, script: Path, *, connections: int, seconds: int)
     )
 
 
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU clock ticks of a process and its descendants (all its threads)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+            pids.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+    return total
+
+
 def rss_kb(pid: int) -> int:
     """RSS of a process and its descendants (gunicorn workers, uvicorn), in kB."""
     total = 0
@@ -467,11 +481,15 @@ def main() -> int:
           f"{args.seconds} s per server and size (after {args.warmup} s warm-up), median kept; "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     samples: dict[str, dict[int, list[Load]]] = {k: {r: [] for r in row_counts} for k in keys}
+    # The server's own CPU time per request (all its threads): what collecting costs, read
+    # from /proc and so much less sensitive than req/s to other work on a shared machine.
+    cpu_us: dict[str, dict[int, list[float]]] = {k: {r: [] for r in row_counts} for k in keys}
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     with contextlib.ExitStack() as stack:
-        urls = {}
+        urls, pids = {}, {}
         for key in keys:
             print(f"- starting {table[key].label}", flush=True)
-            urls[key] = stack.enter_context(running(table[key]))[0]
+            urls[key], pids[key] = stack.enter_context(running(table[key]))
         # All servers are up (idle ones cost nothing); interleaving the runs spreads any
         # outside noise on this shared machine over every server alike.
         for round_no in range(1, args.rounds + 1):
@@ -480,8 +498,11 @@ def main() -> int:
                     script = lua_script(table[key], rows)
                     conns = args.connections
                     wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.warmup)
+                    before = cpu_ticks(pids[key])
                     load = wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.seconds)
+                    used = (cpu_ticks(pids[key]) - before) * tick_us
                     samples[key][rows].append(load)
+                    cpu_us[key][rows].append(used / max(load.requests, 1))
                     print(f"  round {round_no} {key:<13} {rows:>3} rows: {load.rps:8.0f} req/s  "
                           f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
                           f"errors {load.errors}", flush=True)  # fmt: skip
@@ -503,6 +524,10 @@ def main() -> int:
     if "ours" in results and "ours-collect" in results:
         for rows, on in results["ours-collect"].items():
             off = results["ours"][rows]
+            cpu_off = statistics.median(cpu_us["ours"][rows])
+            cpu_on = statistics.median(cpu_us["ours-collect"][rows])
+            print(f"server CPU per request at {rows} rows: off {cpu_off:.0f} us, on {cpu_on:.0f} us "
+                  f"({cpu_on / cpu_off - 1:+.1%})")  # fmt: skip
             p50, p99 = on.p50_ms / off.p50_ms - 1, on.p99_ms / off.p99_ms - 1
             print(f"collection on/off at {rows} rows: req/s {on.rps / off.rps - 1:+.1%}, "
                   f"p50 {p50:+.1%}, p99 {p99:+.1%}")  # fmt: skip
@@ -541,6 +566,9 @@ def main() -> int:
                 "connections": args.connections,
                 "seconds": args.seconds,
                 "results": {k: {r: asdict(v) for r, v in rs.items()} for k, rs in results.items()},
+                "server_cpu_us_per_request": {
+                    k: {r: statistics.median(v) for r, v in rs.items()} for k, rs in cpu_us.items()
+                },
                 "soak": soak,
             },
             indent=2,

@@ -222,8 +222,8 @@ class ScoringService:
             return
         await _send(send, 200, answer)
         if (collector := self.collector) is not None:
-            # After the answer is sent: one draw and a put_nowait of references (rows and
-            # result are fresh arrays per request, never changed afterwards); see collector.py.
+            # After the answer is sent: at most one random draw and a deque append of references
+            # (rows and result are fresh arrays per request, never changed afterwards).
             collector.offer(rows, result, state.get("request_id", ""))
 
     def check_headers(self, content_type: bytes | None, length: bytes | None, encoding: bytes | None) -> str:
