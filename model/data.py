@@ -13,11 +13,16 @@ class DataError(ValueError):
     """The data file cannot be read as training data."""
 
 
-def load_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Read a training CSV holding exactly ``columns`` (the use case's features and target).
+def load_csv(path: Path, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Read a training CSV holding exactly ``columns`` (the use case's features and target;
+    default: the default use case's, ``model.schema.COLUMNS``).
 
     Raises DataError with one line naming the problem (missing, empty, unparsable, columns).
     """
+    if columns is None:
+        from model.schema import COLUMNS
+
+        columns = COLUMNS
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     try:

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scoring import __version__, formats, model_loader, rules, telemetry
+from scoring.collector import Collector
 from scoring.contract import INVOCATIONS_PATH, LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
 from scoring.memory import Trimmer
 from scoring.model_loader import LoadedModel
@@ -88,6 +89,7 @@ class ScoringService:
         self.expected_auth = None if self.token is None else b"Bearer " + self.token
         self.max_body = settings.max_body_bytes
         self.trimmer = Trimmer()
+        self.collector: Collector | None = None
 
     def install(self, loaded: LoadedModel) -> None:
         """Serve ``loaded``: keep it and pre-render the documents that describe it."""
@@ -122,8 +124,8 @@ class ScoringService:
 
     @asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        settings = self.settings
         if self.model is None:
-            settings = self.settings
             try:
                 loaded = model_loader.load_model(
                     settings.model_dir,
@@ -136,6 +138,8 @@ class ScoringService:
                 raise
             self.install(loaded)
         assert self.model is not None
+        if settings.collecting:
+            self.collector = _start_collector(settings, self.model)
         self.ready = True
         log.info("ready", extra={"model_name": self.model.name, "model_version": self.model.version})
         try:
@@ -143,6 +147,9 @@ class ScoringService:
         finally:
             self.ready = False
             log.info("shutting down")
+            if self.collector is not None:
+                self.collector.close()
+                self.collector = None
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -213,6 +220,10 @@ class ScoringService:
             await _send(send, _OUT_OF_RANGE.status, _error_bytes(state, _OUT_OF_RANGE))
             return
         await _send(send, 200, answer)
+        if (collector := self.collector) is not None:
+            # After the answer is sent: at most one random draw and a deque append of references
+            # (rows and result are fresh arrays per request, never changed afterwards).
+            collector.offer(rows, result, state.get("request_id", ""))
 
     def check_headers(self, content_type: bytes | None, length: bytes | None, encoding: bytes | None) -> str:
         """The request's media type, once its body headers are acceptable; else a RequestError."""
@@ -353,6 +364,25 @@ def _answer_with_probabilities(
         return _answer(shape, result)
     answer = orjson.dumps({key: result, "probabilities": proba}, option=orjson.OPT_SERIALIZE_NUMPY)
     return None if b"null" in answer else answer
+
+
+def _start_collector(settings: Settings, loaded: LoadedModel) -> Collector | None:
+    """The collector the settings ask for; ``None`` (logged) if its folder cannot be used."""
+    assert settings.collect_dir is not None
+    try:
+        return Collector(
+            settings.collect_dir,
+            rate=settings.collect_rate,
+            features=loaded.features,
+            model_version=loaded.version,
+            max_queue=settings.collect_queue,
+            max_bytes=settings.collect_max_mb * 1024 * 1024,
+            flush_s=settings.collect_flush_s,
+        )
+    except OSError as exc:
+        # Scoring matters more than collecting: serve, and say loudly why nothing is collected.
+        log.error("SCORING_COLLECT_DIR cannot be used (%s): collection stays off", exc)
+        return None
 
 
 def _answer(shape: str, result: npt.NDArray[np.float64]) -> bytes | None:
