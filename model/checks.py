@@ -4,7 +4,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from model.schema import FEATURE_RULES, MIN_ROWS, TARGET_RULE, ColumnRule
+from model.schema import ColumnRule, Schema
 
 
 class DataCheckError(ValueError):
@@ -15,19 +15,31 @@ class DataCheckError(ValueError):
         self.problems = problems
 
 
+def _plain(value: float) -> float | int:
+    """``120`` rather than ``120.0`` in a rule's name."""
+    return int(value) if float(value).is_integer() else value
+
+
 def _column(rule: ColumnRule) -> pa.Column:
+    checks = [pa.Check.in_range(_plain(rule.low), _plain(rule.high))]
+    if rule.allowed is not None:
+        checks.append(pa.Check.isin([_plain(v) for v in rule.allowed]))
+    if rule.integer:
+        checks.append(pa.Check(lambda values: values % 1 == 0, name="whole numbers"))
     return pa.Column(
         float,
-        checks=pa.Check.in_range(rule.low, rule.high),
-        nullable=False,
+        checks=checks,
+        nullable=rule.nullable,
         coerce=True,
         description=rule.description,
     )
 
 
-def build_schema(min_rows: int = MIN_ROWS) -> pa.DataFrameSchema:
-    """The pandera schema: every column numeric, no missing values, in range; enough rows."""
-    columns = {rule.name: _column(rule) for rule in (*FEATURE_RULES, TARGET_RULE)}
+def build_schema(schema: Schema, min_rows: int | None = None) -> pa.DataFrameSchema:
+    """The pandera schema: every column numeric, in range or allowed, no missing values unless
+    nullable; enough rows (``min_rows``, default the schema's)."""
+    min_rows = schema.min_rows if min_rows is None else min_rows
+    columns = {rule.name: _column(rule) for rule in (*schema.feature_rules, schema.target_rule)}
     return pa.DataFrameSchema(
         columns,
         checks=pa.Check(
@@ -68,10 +80,10 @@ def _describe(failures: pd.DataFrame) -> list[str]:
     return problems
 
 
-def check_frame(frame: pd.DataFrame, min_rows: int = MIN_ROWS) -> pd.DataFrame:
+def check_frame(frame: pd.DataFrame, schema: Schema, min_rows: int | None = None) -> pd.DataFrame:
     """Validate ``frame``; return it with float columns, or raise DataCheckError naming each rule."""
     try:
-        validated: pd.DataFrame = build_schema(min_rows).validate(frame, lazy=True)
+        validated: pd.DataFrame = build_schema(schema, min_rows).validate(frame, lazy=True)
     except SchemaErrors as errors:
         raise DataCheckError(_describe(errors.failure_cases)) from None
     return validated

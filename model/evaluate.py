@@ -8,28 +8,59 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.pipeline import Pipeline
 
 from model import artifact, tracking
 from model.gate import decide
 from model.outputs import REPORT_FILE, TEST_FILE
-from model.params import load_params
-from model.paths import DEFAULT_PARAMS
-from model.schema import FEATURES, TARGET
+from model.params import Params, ParamsError, load_params
+from model.schema import schema_of
 from model.step import run_step
 
 LATENCY_CALLS = 100
 LATENCY_ROUNDS = 5
 
 
-def quality(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+class ChampionMismatch(ParamsError):
+    """The champion was trained for another schema or task: it cannot judge this challenger."""
+
+
+def regression_quality(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """RMSE, MAE and R² of predictions."""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
     return {
         "rmse": float(root_mean_squared_error(y_true, y_pred)),
         "mae": float(mean_absolute_error(y_true, y_pred)),
         "r2": float(r2_score(y_true, y_pred)),
     }
+
+
+quality = regression_quality
+
+
+def classification_quality(model: Any, features: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
+    """Accuracy and F1 (binary: of the second class; more classes: macro), and with probabilities
+    ROC AUC (more classes: one-vs-rest) and log loss."""
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+
+    classes = np.asarray(model.classes_)
+    y_pred = model.predict(features)
+    binary = len(classes) == 2
+    metrics = {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "f1": float(
+            f1_score(y_true, y_pred, average="binary", pos_label=classes[1])
+            if binary
+            else f1_score(y_true, y_pred, average="macro")
+        ),
+    }
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(features)
+        scores = proba[:, 1] if binary else proba
+        metrics["roc_auc"] = float(roc_auc_score(y_true, scores, multi_class="ovr", labels=classes))
+        metrics["log_loss"] = float(log_loss(y_true, proba, labels=classes))
+    return metrics
 
 
 def latency_p99_ms(
@@ -53,19 +84,57 @@ def latency_p99_ms(
     return float(np.median(per_round))
 
 
-def measure(model: Pipeline, test: pd.DataFrame) -> dict[str, float]:
-    """All metrics of one model on the held-out rows."""
-    features = test[list(FEATURES)].to_numpy()
-    metrics = quality(test[TARGET].to_numpy(), model.predict(features))
+def measure(model: Pipeline, test: pd.DataFrame, params: Params) -> dict[str, float]:
+    """All metrics of one model on the held-out rows: the task's quality metrics and latency."""
+    schema = schema_of(params)
+    features = test[list(schema.features)].to_numpy()
+    y_true = test[schema.target].to_numpy()
+    if params.task == "classification":
+        metrics = classification_quality(model, features, y_true)
+    else:
+        metrics = regression_quality(y_true, model.predict(features))
     metrics["latency_p99_ms"] = latency_p99_ms(model, features)
     return metrics
 
 
-def save_plots(y_true: np.ndarray, y_pred: np.ndarray, folder: Path) -> list[Path]:
-    """Predicted-vs-actual and residual plots as PNG files."""
+def save_plots(model: Any, test: pd.DataFrame, params: Params, folder: Path) -> list[Path]:
+    """The task's plots as PNG files: predicted vs actual and residuals (regression), confusion
+    matrix and, with probabilities of two classes, the ROC curve (classification)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    schema = schema_of(params)
+    features = test[list(schema.features)].to_numpy()
+    y_true = test[schema.target].to_numpy()
+    if params.task == "classification":
+        return _classification_plots(model, features, y_true, folder)
+    return _regression_plots(y_true, model.predict(features), folder)
+
+
+def _classification_plots(model: Any, features: np.ndarray, y_true: np.ndarray, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ConfusionMatrixDisplay.from_predictions(y_true, model.predict(features), ax=ax, colorbar=False)
+    ax.set(title="Confusion matrix (held-out)")
+    paths.append(folder / "confusion_matrix.png")
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    if hasattr(model, "predict_proba") and len(model.classes_) == 2:
+        fig, ax = plt.subplots(figsize=(5, 5))
+        RocCurveDisplay.from_predictions(
+            y_true, model.predict_proba(features)[:, 1], pos_label=model.classes_[1], ax=ax
+        )
+        ax.set(title="ROC curve (held-out)")
+        paths.append(folder / "roc_curve.png")
+        fig.savefig(paths[-1], dpi=90, bbox_inches="tight")
+        plt.close(fig)
+    return paths
+
+
+def _regression_plots(y_true: np.ndarray, y_pred: np.ndarray, folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
@@ -88,21 +157,42 @@ def save_plots(y_true: np.ndarray, y_pred: np.ndarray, folder: Path) -> list[Pat
     return paths
 
 
+def check_compatible(champion: dict[str, Any], params: Params) -> None:
+    """Refuse a champion trained for another task, features or target, in one line with the way out."""
+    schema = schema_of(params)
+    theirs: dict[str, Any] = {
+        "task": champion.get("task", "regression"),
+        "features": list(champion.get("features", [])),
+        "target": champion.get("target"),
+    }
+    ours: dict[str, Any] = {"task": params.task, "features": list(schema.features), "target": schema.target}
+    differ = [key for key in ours if theirs[key] != ours[key]]
+    if differ:
+        key = differ[0]
+        raise ChampionMismatch(
+            f"the champion of model_name '{params.model_name}' was trained for another use case "
+            f"({key}: {theirs[key]} vs {ours[key]}): give this use case a new model_name, "
+            "or start the local registry afresh with `make clean`"
+        )
+
+
 def evaluate(
     challenger_dir: Path,
     test: pd.DataFrame,
     champion_dir: Path | None,
-    params_path: Path,
+    params_path: Path | None,
     overrides: dict[str, Any],
 ) -> dict[str, Any]:
     """The evaluation report: both models' metrics and the gate's decision."""
-    gate = load_params(params_path, overrides).gate
-    challenger = measure(artifact.load_estimator(challenger_dir), test)
+    params = load_params(params_path, overrides)
+    gate = params.gate
+    challenger = measure(artifact.load_estimator(challenger_dir), test, params)
     champion = None
     champion_info = None
     if champion_dir is not None:
-        champion = measure(artifact.load_estimator(champion_dir), test)
         champion_info = artifact.read_metadata(champion_dir)
+        check_compatible(champion_info, params)
+        champion = measure(artifact.load_estimator(champion_dir), test, params)
     decision = decide(challenger, champion, gate)
     return {
         "challenger": challenger,
@@ -125,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--test-data", type=Path, required=True)
     parser.add_argument("--champion", type=Path)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--params", type=Path, help="the use-case file (default: config/usecase.yaml)")
     parser.add_argument("--min-improvement", type=float)
     parser.add_argument("--latency-budget-ms", type=float)
     parser.add_argument("--report-output", type=Path, required=True)
@@ -139,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(args.model, test, args.champion, args.params, overrides)
     args.report_output.mkdir(parents=True, exist_ok=True)
     (args.report_output / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    estimator = artifact.load_estimator(args.model)
-    y_true = test[TARGET].to_numpy()
-    plots = save_plots(y_true, estimator.predict(test[list(FEATURES)].to_numpy()), args.report_output)
+    params = load_params(args.params, overrides)
+    plots = save_plots(artifact.load_estimator(args.model), test, params, args.report_output)
 
     with tracking.step_run() as run:
         if run:

@@ -3,9 +3,9 @@
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from model.params import GateParams
+from model.params import METRICS, GateParams
 
-HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True}
+HIGHER_IS_BETTER = {name: higher for name, (_, higher) in METRICS.items()}
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ def relative_improvement(metric: str, challenger: float, champion: float) -> flo
 
 
 def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate: GateParams) -> Decision:
-    """Register only when within the latency budget and better than the champion by the margin."""
+    """Register only when within the latency budget, no worse than the floor (if set) and better
+    than the champion by the margin."""
     p99 = challenger["latency_p99_ms"]
     if p99 > gate.latency_budget_ms:
         return Decision(
@@ -37,6 +38,17 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate
             None,
         )
     metric = gate.primary_metric
+    if gate.floor is not None:
+        value = challenger[metric]
+        below = value < gate.floor if HIGHER_IS_BETTER[metric] else value > gate.floor
+        if below:
+            better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+            return Decision(
+                False,
+                f"below the floor: {metric} {value:.4f} is worse than gate.floor {gate.floor:g} "
+                f"({better} is better)",
+                None,
+            )
     if champion is None:
         return Decision(True, f"no champion yet: first model ({metric} {challenger[metric]:.4f})", None)
     gain = relative_improvement(metric, challenger[metric], champion[metric])

@@ -34,7 +34,7 @@ from model.monitor_config import (
 )
 from model.monitor_data import MonitorError, find_reference, load_collected, load_labels, training_rows
 from model.monitor_report import PLOTS_DIR, save_plot, write_index
-from model.paths import BUNDLED_CSV
+from model.params import load_params
 from model.schema import FEATURE_RULES, FEATURES
 from model.step import run_step
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours) if hours is not None else None
     production = load_collected(args.collected, since=since, model_version=args.model_version)
     data_hash = metadata["lineage"]["data_hash"]
-    source = find_reference([*args.reference_data, BUNDLED_CSV], data_hash)
+    source = find_reference([*args.reference_data, load_params().data_path], data_hash)
     reference = training_rows(source, metadata["params"])
     ref_pred = np.asarray(load_estimator(args.model).predict(reference[list(FEATURES)].to_numpy()))
 

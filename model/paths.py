@@ -9,8 +9,5 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-BUNDLED_CSV = REPO_ROOT / "data" / "diabetes.csv"
-"""scikit-learn's diabetes data in raw units, written once by ``python -m model.data``."""
-
-DEFAULT_PARAMS = REPO_ROOT / "config" / "train.yaml"
-"""The hyperparameters and the gate."""
+DEFAULT_PARAMS = REPO_ROOT / "config" / "usecase.yaml"
+"""The use case: model name, data, schema, estimator and gate (``MLOPS_USECASE`` names another)."""

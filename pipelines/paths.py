@@ -14,3 +14,9 @@ COMPONENTS_DIR = REPO_ROOT / "components"
 
 PIPELINE_SPEC = COMPONENTS_DIR / "pipeline.yml"
 """The training pipeline: validate data -> train -> evaluate -> register."""
+
+SCORING_REQUIREMENTS = REPO_ROOT / "scoring" / "requirements.txt"
+"""The scoring image's pinned requirements (compiled from ``scoring/requirements.in``)."""
+
+TRAIN_ENVIRONMENT = REPO_ROOT / "environments" / "train-conda.yaml"
+"""The Azure ML training environment's conda file (every pip requirement pinned)."""

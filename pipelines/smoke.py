@@ -75,6 +75,28 @@ def _mismatches(expected: list[float], got: list[Any], tolerance: float) -> list
     return bad
 
 
+def _check_probabilities(
+    url: str, response: httpx.Response, expected: list[list[float]], tolerance: float
+) -> float:
+    """The largest difference between the answer's probabilities and ``expected``; SmokeTestError if
+    they are missing, shaped otherwise or outside the tolerance."""
+    got = response.json().get("probabilities")
+    if not isinstance(got, list) or len(got) != len(expected):
+        raise SmokeTestError(f'{url} answered without one "probabilities" row per row: {response.text[:300]}')
+    worst = 0.0
+    for i, (want_row, got_row) in enumerate(zip(expected, got, strict=True)):
+        if not isinstance(got_row, list) or len(got_row) != len(want_row):
+            raise SmokeTestError(f"{url}: probabilities of row {i} are {got_row!r}, expected {want_row!r}")
+        bad = _mismatches(want_row, got_row, tolerance)
+        if bad:
+            raise SmokeTestError(
+                f"probability mismatch at {url}: row {i} expected {want_row!r}, got {got_row!r} "
+                f"(tolerance {tolerance:g})"
+            )
+        worst = max(worst, *(abs(float(g) - w) for g, w in zip(got_row, want_row, strict=True)))
+    return worst
+
+
 def smoke_test(
     url: str,
     rows: list[list[float]],
@@ -85,8 +107,10 @@ def smoke_test(
     timeout_s: float = 30,
     verify: bool | str | ssl.SSLContext = True,
     transport: httpx.BaseTransport | None = None,
+    probabilities: list[list[float]] | None = None,
 ) -> SmokeResult:
-    """POST ``{"data": rows}`` to ``url`` and check ``result`` against ``expected``.
+    """POST ``{"data": rows}`` to ``url`` and check ``result`` against ``expected`` (and, for a
+    classifier, ``probabilities`` against the answer's).
 
     Args:
         url: the full scoring URL (``.../score``), ``http://`` or ``https://``.
@@ -97,6 +121,8 @@ def smoke_test(
         timeout_s: total time for retries while the service starts.
         verify: TLS verification (``True``, a CA bundle path, or an ``ssl.SSLContext``).
         transport: an httpx transport to use instead of the network (tests).
+        probabilities: a classifier's offline class probabilities per row (metadata.json's
+            ``sample.probabilities``); ``None`` checks the classes only.
 
     Raises:
         SmokeTestError: a 4xx, a malformed answer, or a prediction outside the tolerance
@@ -161,6 +187,8 @@ def smoke_test(
             f"(tolerance {tolerance:g}; {len(bad)} of {len(expected)} rows differ)"
         )
     max_err = max(abs(float(g) - w) for g, w in zip(got, expected, strict=True))
+    if probabilities is not None:
+        max_err = max(max_err, _check_probabilities(url, response, probabilities, tolerance))
     return SmokeResult(
         url=url,
         rows=len(rows),

@@ -30,7 +30,7 @@ OUTCOME_OUTPUT = "registered"
 # Command-line override (model.params dotted key) -> (pipeline job, component input): one map
 # for the local runner and the Azure ML pipeline job.
 OVERRIDE_INPUTS: dict[str, tuple[str, str]] = {
-    "train.alpha": ("train", "alpha"),
+    "estimator.alpha": ("train", "alpha"),
     "train.test_size": ("train", "test_size"),
     "train.seed": ("train", "seed"),
     "gate.min_improvement": ("evaluate", "min_improvement"),
@@ -122,8 +122,8 @@ def load_pipeline(path: Path = PIPELINE_SPEC) -> tuple[dict[str, Any], list[Job]
     _check_pipeline_outputs(path, data, jobs.values())
     inputs = {}
     for key, value in (data.get("inputs") or {}).items():
-        if isinstance(value, dict) and "path" in value:
-            inputs[key] = str((path.parent / value["path"]).resolve())
+        if isinstance(value, dict):  # a data input: its path, or unset (the runner sets it)
+            inputs[key] = str((path.parent / value["path"]).resolve()) if "path" in value else None
         else:
             inputs[key] = value
     return inputs, [jobs[name] for name in order]

@@ -113,6 +113,8 @@ class ScoringService:
                 "sklearn_version": loaded.sklearn_version,
                 "features": list(loaded.features),
                 "target": loaded.target,
+                "task": "regression" if loaded.classes is None else "classification",
+                "classes": None if loaded.classes is None else list(loaded.classes),
                 "lineage": loaded.lineage,
                 "loaded_at": loaded.loaded_at,
                 "predict_path": loaded.predict_path,
@@ -209,10 +211,11 @@ class ScoringService:
             )
             state["rows"] = len(rows)
             result = self.predict(loaded, rows)
+            proba = None if loaded.classes is None else self.predict_proba(loaded, rows)
         except RequestError as exc:
             await _send(send, exc.status, _error_bytes(state, exc))
             return
-        answer = _answer(shape, result)
+        answer = _answer(shape, result) if proba is None else _answer_with_probabilities(shape, result, proba)
         if answer is None:
             await _send(send, _OUT_OF_RANGE.status, _error_bytes(state, _OUT_OF_RANGE))
             return
@@ -283,6 +286,15 @@ class ScoringService:
             raise _OUT_OF_RANGE.new() from None
         return result  # may hold NaN or ±Infinity: score() answers 422 then
 
+    @staticmethod
+    def predict_proba(loaded: LoadedModel, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """A classifier's class probabilities; refused input as in :meth:`predict`."""
+        try:
+            return model_loader.predict_proba(loaded, rows)
+        except (ValueError, FloatingPointError, OverflowError) as exc:
+            log.warning("probabilities refused the input: %s", type(exc).__name__)
+            raise _OUT_OF_RANGE.new() from None
+
     # --- the other routes (Starlette) ---------------------------------------------------------
 
     def _error(
@@ -340,6 +352,18 @@ _ROUTES = (
     f"GET {READY_PATH}",
     f"GET {OPENAPI_PATH}",
 )
+
+
+def _answer_with_probabilities(
+    shape: str, result: npt.NDArray[np.float64], proba: npt.NDArray[np.float64]
+) -> bytes | None:
+    """A classifier's answer: the classes, and beside them each row's class probabilities
+    (the bare list of "input_data" carries the classes only)."""
+    key = {formats.RESULT: "result", formats.PREDICTIONS: "predictions"}.get(shape)
+    if key is None:
+        return _answer(shape, result)
+    answer = orjson.dumps({key: result, "probabilities": proba}, option=orjson.OPT_SERIALIZE_NUMPY)
+    return None if b"null" in answer else answer
 
 
 def _start_collector(settings: Settings, loaded: LoadedModel) -> Collector | None:

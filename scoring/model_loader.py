@@ -61,6 +61,9 @@ class LoadedModel:
     # True when the estimator was fitted on a DataFrame: predicting on an array is fine
     # (columns are in metadata order, checked at load) but scikit-learn warns each time.
     fitted_with_feature_names: bool = False
+    # A classifier's classes (metadata.json's "classes", in predict_proba's column order) when
+    # it has predict_proba: the answer then carries probabilities beside the class.
+    classes: tuple[float, ...] | None = None
     # A NumPy evaluation of the pipeline (see fastpath.py), set only once it has been shown
     # to reproduce estimator.predict; None means estimator.predict serves every request.
     fast_predict: FastPredict | None = field(default=None, repr=False, compare=False)
@@ -190,6 +193,7 @@ def load_model(
             f"but {METADATA_FILE} lists {list(features)}"
         )
     sample = meta.get("sample")
+    classes = _classes(meta, estimator, folder / METADATA_FILE)
     model = LoadedModel(
         estimator=estimator,
         name=name or meta["name"],
@@ -202,6 +206,7 @@ def load_model(
         path=folder,
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         fitted_with_feature_names=names_in is not None,
+        classes=classes,
     )
     _check_sample(model, folder / METADATA_FILE)
     if fast_path:
@@ -212,6 +217,31 @@ def load_model(
         ):
             model = replace(model, fast_predict=fast)
     return model
+
+
+def _classes(meta: dict[str, Any], estimator: Any, meta_path: Path) -> tuple[float, ...] | None:
+    """metadata.json's classes, checked against the estimator's, if it predicts probabilities."""
+    listed = meta.get("classes")
+    if listed is None or not callable(getattr(estimator, "predict_proba", None)):
+        return None
+    try:
+        classes = tuple(float(c) for c in listed)
+        own = tuple(float(c) for c in getattr(estimator, "classes_", ()))
+    except (TypeError, ValueError):
+        raise ModelLoadError(f"{meta_path}: 'classes' must be a list of numbers") from None
+    if classes != own:
+        raise ModelLoadError(
+            f"{meta_path}: 'classes' {list(classes)} differ from the estimator's {list(own)}"
+        )
+    return classes
+
+
+def predict_proba(model: LoadedModel, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row, the probability of each of ``model.classes`` (a classifier's answer beside the class)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        out = model.estimator.predict_proba(rows)  # type: ignore[attr-defined]
+    return np.asarray(out, dtype=np.float64)
 
 
 def _sample_rows(model: LoadedModel) -> npt.NDArray[np.float64] | None:
@@ -266,3 +296,13 @@ def _check_sample(model: LoadedModel, meta_path: Path) -> None:
             f"the estimator does not reproduce the sample in {meta_path}: row {i} expected "
             f"{want[i]!r}, got {got[i]!r} ({len(bad)} of {len(want)} rows differ)"
         )
+    if model.classes is not None and "probabilities" in model.sample:
+        try:
+            expected_proba = np.asarray(model.sample["probabilities"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ModelLoadError(f"{meta_path}: 'sample.probabilities' must hold numbers") from None
+        got_proba = predict_proba(model, rows)
+        if expected_proba.shape != got_proba.shape or not np.allclose(
+            got_proba, expected_proba, rtol=_SAMPLE_RTOL, atol=_SAMPLE_ATOL
+        ):
+            raise ModelLoadError(f"the estimator does not reproduce the sample probabilities in {meta_path}")

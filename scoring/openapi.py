@@ -168,14 +168,24 @@ def build_openapi(
         "description": "One prediction per row, in the order of the rows.",
         "items": {"type": "number"},
     }
+    extra: dict[str, Any] = {}
+    described = ""
+    if model.classes is not None:
+        result["description"] = "One class per row, in the order of the rows."
+        extra["probabilities"] = {
+            "type": "array",
+            "description": "Per row, the probability of each class, in the order of GET /metadata's classes.",
+            "items": {"type": "array", "items": {"type": "number"}},
+        }
+        described = ' Beside "result" and "predictions": "probabilities".'
     score_response: dict[str, Any] = {
         "anyOf": [
-            {"type": "object", "required": ["result"], "properties": {"result": result}},
-            {"type": "object", "required": ["predictions"], "properties": {"predictions": result}},
+            {"type": "object", "required": ["result"], "properties": {"result": result, **extra}},
+            {"type": "object", "required": ["predictions"], "properties": {"predictions": result, **extra}},
             result,
         ],
         "description": '{"result"} for "data", {"predictions"} for the MLflow formats and CSV, '
-        'a bare list for "input_data".',
+        'a bare list for "input_data".' + described,
     }
     if detailed and example_result is not None:
         score_response["example"] = {"result": example_result}
@@ -186,7 +196,8 @@ def build_openapi(
             "title": "Scoring service",
             "version": service_version,
             "description": (
-                f"Predicts one number per row of {n} features. Errors are JSON: "
+                f"Predicts one {'class (and its probabilities)' if model.classes is not None else 'number'} "
+                f"per row of {n} features. Errors are JSON: "
                 '{"error": {"code", "message", "request_id"}}. GET /metadata describes the model.'
             ),
         },

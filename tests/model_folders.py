@@ -62,3 +62,31 @@ def build_model_dir(
 def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[float]:
     estimator = joblib.load(model_dir / "estimator.joblib")
     return [float(v) for v in estimator.predict(np.asarray(rows, dtype=np.float64))]
+
+
+def build_classifier_dir(path: Path, *, name: str = "test-classifier") -> Path:
+    """Fit StandardScaler + LogisticRegression on two classes and write a model folder at ``path``."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=0)
+    estimator = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression())]).fit(x, y)
+    path.mkdir(parents=True, exist_ok=True)
+    joblib.dump(estimator, path / "estimator.joblib")
+    sample = x[:3]
+    metadata: dict[str, Any] = {
+        "name": name,
+        "task": "classification",
+        "sklearn_version": sklearn.__version__,
+        "features": ["a", "b", "c", "d"],
+        "target": "label",
+        "classes": [0.0, 1.0],
+        "lineage": {"run_id": "run-classifier"},
+        "sample": {
+            "data": sample.tolist(),
+            "result": estimator.predict(sample).tolist(),
+            "probabilities": estimator.predict_proba(sample).tolist(),
+        },
+    }
+    (path / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    return path

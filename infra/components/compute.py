@@ -27,7 +27,7 @@ class TrainingComputeArgs:
     # With the workspace's managed network the nodes live in it and need no public IP
     # (docs/infra.md, "Network isolation"); a public workspace keeps Azure's default.
     node_public_ip: bool = True
-    description: str = "Training cluster for the diabetes pipeline (scales to zero)."
+    description: str = "Training cluster for the training pipeline (scales to zero)."
 
 
 def iso_duration(seconds: int) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from model.hashing import file_sha256
-from model.paths import BUNDLED_CSV
+from model.params import load_params
 from model.schema import TARGET
 from pipelines.azure import prod_deploy, workspaces
 from pipelines.azure.errors import AzurePathError
@@ -238,7 +238,7 @@ def schedule_monitor(env: str, model_name: str, reference_data: Path | None = No
     data_hash = (getattr(found, "tags", None) or {}).get("data_hash") if found is not None else None
     if not data_hash:
         raise AzurePathError(f"{model} has no data_hash tag: its training data cannot be found")
-    candidates = [p for p in (reference_data, BUNDLED_CSV) if p is not None]
+    candidates = [p for p in (reference_data, load_params().data_path) if p is not None]
     reference = ensure_reference(ops, data_hash, candidates)
     name = monitor_name(env)
     schedule = build_monitor_schedule(

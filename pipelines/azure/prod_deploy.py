@@ -204,7 +204,7 @@ def build_endpoint(name: str, compute: str, traffic: Mapping[str, int] | None = 
         compute=compute,
         auth_mode="key",  # Learn reference-yaml-endpoint-online: key | aml_token | aad_token, default key
         traffic=dict(traffic or {}),
-        description="diabetes regression scoring (blue/green by `mlops deploy --env prod`)",
+        description="model scoring (blue/green by `mlops deploy --env prod`)",
         tags={"managed-by": "mlops"},
     )
 

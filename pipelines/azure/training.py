@@ -44,9 +44,9 @@ from pipelines.specs import OUTCOME_OUTPUT, SpecError, override_inputs
 
 PROJECT_DIR = REPO_ROOT
 CONDA_FILE = PROJECT_DIR / "environments" / "train-conda.yaml"
-DATA_ASSET = "diabetes-data"
-ENVIRONMENT = "diabetes-train"
-EXPERIMENT = "diabetes-training"
+DATA_ASSET = "mlops-training-data"
+ENVIRONMENT = "mlops-train"
+EXPERIMENT = "mlops-training"
 # RunHistoryConstants.TERMINAL_STATUSES, azure-ai-ml 1.35.2 operations/_run_history_constants.py:76-82
 # (what JobOperations.download and stream accept as finished): "Paused" ends a job too.
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding", "Paused"})

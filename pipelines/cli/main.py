@@ -13,6 +13,7 @@ from pipelines.cli import (
     monitor,
     preflight,
     run,
+    schema,
     score_batch,
     stacks,
     traffic,
@@ -21,13 +22,13 @@ from pipelines.cli import (
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="MLOps lifecycle for the diabetes model: train, gate, register, deploy, smoke-test.",
+    help="MLOps lifecycle for the use case's model (config/usecase.yaml): train, gate, register, deploy.",
 )
 
 
 @app.callback()
 def main() -> None:
-    """Train, gate, register, deploy and smoke-test the diabetes model, locally or on Azure."""
+    """Train, gate, register, deploy and smoke-test the use case's model, locally or on Azure."""
 
 
 app.add_typer(run.app)  # run, train
@@ -40,3 +41,4 @@ app.add_typer(endpoint.app, name="endpoint")
 app.add_typer(image.app, name="image")
 app.add_typer(infra.app, name="infra")
 app.add_typer(stacks.app, name="stacks")
+app.add_typer(schema.app, name="schema")

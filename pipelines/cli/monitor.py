@@ -80,7 +80,7 @@ def monitor(
     retrain: Annotated[bool, typer.Option(help="On drift, run the lifecycle (train, gate, deploy).")] = False,
     data: Annotated[Path | None, typer.Option(help="With --retrain: the training CSV.")] = None,
     params: Annotated[
-        Path | None, typer.Option(help="With --retrain: the params file (default: config/train.yaml).")
+        Path | None, typer.Option(help="With --retrain: the use-case file (default: config/usecase.yaml).")
     ] = None,
     schedule: Annotated[
         bool, typer.Option(help="qa/prod: create or update the Azure ML model monitor (MonitorSchedule).")

@@ -28,9 +28,19 @@ class Compute(StrEnum):
     databricks = "databricks"
 
 
-DataOption = Annotated[Path | None, typer.Option(help="Training CSV (default: the bundled diabetes data).")]
-ParamsOption = Annotated[Path | None, typer.Option(help="Params file (default: config/train.yaml).")]
-AlphaOption = Annotated[float | None, typer.Option(help="Ridge regularisation strength (> 0).")]
+DataOption = Annotated[Path | None, typer.Option(help="Training CSV (default: the use case's data).")]
+ParamsOption = Annotated[
+    Path | None, typer.Option(help="Use-case file (default: $MLOPS_USECASE, else config/usecase.yaml).")
+]
+AlphaOption = Annotated[float | None, typer.Option(help="Shortcut for --set estimator.alpha=VALUE.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a use-case setting: estimator.<hyperparameter>=VALUE, train.<key>=VALUE or "
+        "gate.<key>=VALUE (repeatable).",
+    ),
+]
 TestSizeOption = Annotated[float | None, typer.Option(help="Held-out fraction (0.05 .. 0.5).")]
 SeedOption = Annotated[int | None, typer.Option(help="Split seed.")]
 MarginOption = Annotated[
@@ -39,34 +49,47 @@ MarginOption = Annotated[
 LatencyOption = Annotated[float | None, typer.Option(help="p99 single-row latency budget.")]
 
 
-def _overrides(**options: Any) -> dict[str, Any]:
-    from model.params import option_overrides
+def _overrides(settings: list[str] | None, **options: Any) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs, then the shortcut options; a malformed pair exits 2."""
+    from model.params import ParamsError, option_overrides, parse_assignments
 
-    return option_overrides(**options)
+    try:
+        assigned = parse_assignments(settings or [])
+    except ParamsError as error:
+        fail(str(error), ExitCode.USAGE)
+    return {**assigned, **option_overrides(**options)}
 
 
-def _checked_params(data: Path | None, params_file: Path, overrides: dict[str, Any]) -> Params:
-    """The settings a run will use; a missing data file or a bad setting is a usage error."""
+def _checked_params(data: Path | None, params_file: Path | None, overrides: dict[str, Any]) -> Params:
+    """The settings a run will use: the use case with its overrides, its estimator's
+    hyperparameters, task and pins checked; a missing data file or a bad setting is a usage error."""
+    from model.estimator import check_params, distributions
     from model.params import ParamsError, load_params
+    from pipelines.pins import check_pins
 
     if data is not None and not data.is_file():
         raise UsageError(f"data file not found: {data}")
     try:
-        return load_params(params_file, overrides)
+        params = load_params(params_file, overrides)
+        check_params(params)
     except ParamsError as error:
         raise UsageError(str(error)) from None
+    if data is None and not params.data_path.is_file():
+        raise UsageError(f"data file not found: {params.data_path} (the use case's 'data')")
+    check_pins(distributions(params.estimator))
+    return params
 
 
 def _local_options(
     data: Path | None, params: Path | None, overrides: dict[str, Any], *, deploy: bool
 ) -> RunOptions:
     """The local run's options, checked (:func:`_checked_params`)."""
-    from model.paths import DEFAULT_PARAMS
+    from model.params import default_params_path
     from pipelines.local.lifecycle import RunOptions
 
     options = RunOptions(
         data=data,
-        params_file=params or DEFAULT_PARAMS,
+        params_file=params or default_params_path(),
         overrides=overrides,
         deploy=deploy,
         warm=os.environ.get("MLOPS_COLD_STEPS", "") not in ("1", "true"),
@@ -102,7 +125,7 @@ def _summary_table(summary: RunSummary) -> Table:
     table.add_row("model", summary.model_name)
     table.add_row("decision", f"{decision}: {summary.reason}")
     champion = summary.champion or {}
-    for metric in ("rmse", "mae", "r2", "latency_p99_ms"):
+    for metric in summary.challenger:
         theirs = f"{champion[metric]:.4f}" if metric in champion else "-"
         table.add_row(
             metric,
@@ -130,6 +153,7 @@ def run(
     seed: SeedOption = None,
     min_improvement: MarginOption = None,
     latency_budget_ms: LatencyOption = None,
+    settings: SetOption = None,
     deploy: Annotated[bool, typer.Option(help="Deploy and smoke-test after training.")] = True,
     summary_file: Annotated[Path | None, typer.Option(help="Also write the summary as JSON here.")] = None,
 ) -> None:
@@ -141,6 +165,7 @@ def run(
             ExitCode.USAGE,
         )
     overrides = _overrides(
+        settings,
         alpha=alpha,
         test_size=test_size,
         seed=seed,
@@ -173,6 +198,7 @@ def train(
     seed: SeedOption = None,
     min_improvement: MarginOption = None,
     latency_budget_ms: LatencyOption = None,
+    settings: SetOption = None,
     wait: Annotated[
         bool, typer.Option(help="dev only: follow the job to the end (--no-wait: submit only).")
     ] = True,
@@ -190,6 +216,7 @@ def train(
     Exit 0 when a version was registered and when the challenger was not better; 1 when a step failed.
     """
     overrides = _overrides(
+        settings,
         alpha=alpha,
         test_size=test_size,
         seed=seed,
@@ -255,16 +282,24 @@ def _train_dev(
     summary_file: Path | None,
     compute: Compute = Compute.azureml,
 ) -> None:
-    from model.lineage import git_commit
-    from model.paths import BUNDLED_CSV, DEFAULT_PARAMS
+    import tempfile
 
-    params_file = params or DEFAULT_PARAMS
-    data_file = data or BUNDLED_CSV
+    from model.lineage import git_commit
+    from model.params import default_params_path, write_params
+    from pipelines.specs import OVERRIDE_INPUTS
+
     with reported():
-        settings = _checked_params(data_file, params_file, overrides)
+        settings = _checked_params(data, params, overrides)
+    data_file = data or settings.data_path
+    params_file = params or default_params_path()
+    scratch = tempfile.TemporaryDirectory(prefix="mlops-usecase-")  # removed once submitted
+    if any(key not in OVERRIDE_INPUTS for key in overrides):
+        # `--set` overrides with no component input: the job reads the use case as resolved here.
+        params_file = Path(scratch.name) / "usecase.yaml"
+        write_params(settings, params_file)
 
     title = "Azure Databricks job" if compute is Compute.databricks else "Azure ML pipeline job"
-    with reported(), console.status(title) as status:
+    with scratch, reported(), console.status(title) as status:
         from pipelines.azure.training import train_in_dev
 
         def progress(line: str) -> None:
@@ -281,7 +316,7 @@ def _train_dev(
             model_name=settings.model_name,
             data_file=data_file,
             params_file=params_file,
-            overrides=overrides,
+            overrides={key: value for key, value in overrides.items() if key in OVERRIDE_INPUTS},
             git_commit=git_commit(),
             wait=wait,
             timeout_s=timeout_minutes * 60,

@@ -76,4 +76,10 @@ def smoke(record: EndpointRecord, timeout_s: float = 30) -> SmokeResult:
     """POST the model's sample rows and compare with its offline predictions (from training)."""
     metadata = json.loads((Path(record.model_dir) / METADATA_FILE).read_text())
     sample = metadata["sample"]
-    return smoke_test(record.score_url, sample["data"], sample["result"], timeout_s=timeout_s)
+    return smoke_test(
+        record.score_url,
+        sample["data"],
+        sample["result"],
+        timeout_s=timeout_s,
+        probabilities=sample.get("probabilities"),
+    )

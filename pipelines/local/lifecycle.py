@@ -12,8 +12,7 @@ from rich.console import Console
 
 from model.lineage import git_commit
 from model.outputs import REPORT_FILE, RESULT_FILE
-from model.params import Params, load_params
-from model.paths import DEFAULT_PARAMS
+from model.params import Params, default_params_path, load_params, write_params
 from pipelines.local import deploy as local_deploy
 from pipelines.local import endpoint as local_endpoint
 from pipelines.local import processes
@@ -21,7 +20,7 @@ from pipelines.local.registry import LocalRegistry
 from pipelines.local.runner import run_pipeline, step_env
 from pipelines.local.state import StatePaths
 from pipelines.smoke import SmokeTestError
-from pipelines.specs import OUTCOME_OUTPUT, override_inputs, pipeline_outputs
+from pipelines.specs import OUTCOME_OUTPUT, OVERRIDE_INPUTS, override_inputs, pipeline_outputs
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class RunOptions:
     """What the user asked for."""
 
     data: Path | None = None
-    params_file: Path = DEFAULT_PARAMS
+    params_file: Path = field(default_factory=default_params_path)
     overrides: dict[str, Any] = field(default_factory=dict)
     deploy: bool = True
     warm: bool = True
@@ -68,12 +67,22 @@ def _new_run_dir(state: StatePaths) -> Path:
     return path
 
 
+def champion_version(registry: LocalRegistry, model_name: str) -> str | None:
+    """The champion: the production version, else (nothing served yet, e.g. after runs with
+    ``--no-deploy``) the newest registered version, the one the next deploy would serve. Each
+    version was registered because it beat the champion of its day, so the newest is the best."""
+    if (version := registry.production_version(model_name)) is not None:
+        return version
+    versions = registry.versions(model_name)
+    return versions[-1] if versions else None
+
+
 def _prepare(state: StatePaths, model_name: str, tags: dict[str, str]) -> dict[str, Any]:
     """In a child process: open the registry, start the MLflow run, fetch the champion."""
     registry = LocalRegistry(state)
     run_id = registry.start_run(tags)
     champion = None
-    if (version := registry.production_version(model_name)) is not None:
+    if (version := champion_version(registry, model_name)) is not None:
         champion = {"version": version, "path": str(registry.get(model_name, version).path)}
     return {"run_id": run_id, "champion": champion}
 
@@ -106,12 +115,15 @@ def run_local(options: RunOptions, console: Console) -> RunSummary:
         f"champion: {params.model_name} v{champion['version']}" if champion else "champion: none yet"
     )
 
-    job_inputs = override_inputs(options.overrides)
+    job_inputs = override_inputs({k: v for k, v in options.overrides.items() if k in OVERRIDE_INPUTS})
     if champion:
         job_inputs.setdefault("evaluate", {})["champion"] = champion["path"]
+    # The steps read the use case as resolved here (every override applied, `--set` ones too).
+    resolved = run_dir / "usecase.yaml"
+    write_params(params, resolved)
     pipeline_inputs = {
-        "data": str(options.data.resolve()) if options.data else None,
-        "params": str(options.params_file.resolve()),
+        "data": str((options.data or params.data_path).resolve()),
+        "params": str(resolved),
         "model_name": params.model_name,
     }
     env = step_env(state.tracking_uri, prepared["run_id"], state.registry_lock)

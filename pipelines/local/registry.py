@@ -14,7 +14,7 @@ from pipelines.local.state import StatePaths
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-EXPERIMENT = "diabetes-training"
+EXPERIMENT = "mlops-training"
 PRODUCTION_ALIAS = "production"
 LOCK_TIMEOUT_S = 120
 

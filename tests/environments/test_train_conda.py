@@ -67,7 +67,7 @@ def test_azure_ml_uploads_only_the_model_and_scoring_packages_and_the_config(tmp
     uploaded = train_env.code_snapshot(tmp_path)
     model_files = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "model").glob("*.py"))
     scoring_files = [f for f in train_env.git_files(REPO_ROOT) if f.startswith("scoring/")]
-    assert uploaded == sorted(["config/train.yaml", *model_files, *scoring_files])
+    assert uploaded == sorted(["config/usecase.yaml", *model_files, *scoring_files])
     assert "scoring/batch/parallel/entry.py" in uploaded  # the batch scoring job's entry script
     assert (tmp_path / "model" / "train.py").read_bytes() == (REPO_ROOT / "model" / "train.py").read_bytes()
 
@@ -79,6 +79,6 @@ def test_no_model_or_config_folder_below_the_root_is_uploaded():
         f"{folder}/lib/python3.11/site-packages/pkg/{name}/{leaf}"
         for folder in (".venv", ".cache", ".tools", ".state", "tests", "policy")
         for name in ("model", "config")
-        for leaf in ("__init__.py", "train.yaml")
+        for leaf in ("__init__.py", "usecase.yaml")
     ]
     assert train_env.uploaded_files(samples) == []

@@ -16,6 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from model.outputs import REPORT_FILE, RESULT_FILE
+from model.params import load_params
 from pipelines.specs import load_pipeline, render_command, resolve_inputs
 from tests.environments import train_env
 
@@ -80,6 +81,8 @@ def test_the_pipeline_runs_in_the_training_environment(train_venv: Path, tmp_pat
         code_dir, MLFLOW_TRACKING_URI=mlruns.as_uri(), MLFLOW_ALLOW_FILE_STORE="true", MLOPS_GIT_COMMIT="test"
     )
     inputs, jobs = load_pipeline()
+    usecase = load_params()
+    inputs.update(data=str(usecase.data_path), model_name=usecase.model_name)  # as both runners do
     outputs: dict[str, dict[str, Path]] = {}
     for job in jobs:
         outputs[job.name] = {key: tmp_path / job.name / key for key in job.component.outputs}

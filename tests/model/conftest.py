@@ -1,17 +1,24 @@
-"""Tiny frames for the model's pure functions."""
+"""Tiny frames for the model's pure functions (the default use case, config/usecase.yaml)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from model.data import BUNDLED_CSV, load_csv
-from model.schema import COLUMNS
+from model.data import load_csv
+from model.params import DEFAULT_PARAMS, load_params
+from model.schema import COLUMNS, Schema, schema_of
+
+
+@pytest.fixture(scope="session")
+def schema() -> Schema:
+    """The default use case's schema."""
+    return schema_of(load_params(DEFAULT_PARAMS))
 
 
 @pytest.fixture(scope="session")
 def diabetes() -> pd.DataFrame:
-    """The bundled data set, read through the loader."""
-    return load_csv(BUNDLED_CSV)
+    """The default use case's data, read through the loader."""
+    return load_csv(load_params(DEFAULT_PARAMS).data_path, COLUMNS)
 
 
 @pytest.fixture

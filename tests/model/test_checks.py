@@ -1,19 +1,25 @@
 """The declarative data check: each rule fails with a message naming the column and the rule."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from model.checks import DataCheckError, check_frame
+from model.params import DEFAULT_PARAMS, load_params
+from model.schema import schema_of
+
+SCHEMA = schema_of(load_params(DEFAULT_PARAMS))
 
 
 def test_valid_data_passes_and_is_coerced_to_float(diabetes, tiny):
-    assert check_frame(diabetes).dtypes.eq(float).all()
-    assert len(check_frame(tiny, min_rows=12)) == 12
+    assert check_frame(diabetes, SCHEMA).dtypes.eq(float).all()
+    assert len(check_frame(tiny, SCHEMA, min_rows=12)) == 12
 
 
-def problems(frame, min_rows: int = 12) -> list[str]:
+def problems(frame, min_rows: int = 12, schema=SCHEMA) -> list[str]:
     with pytest.raises(DataCheckError) as caught:
-        check_frame(frame, min_rows=min_rows)
+        check_frame(frame, schema, min_rows=min_rows)
     return caught.value.problems
 
 
@@ -48,3 +54,18 @@ def test_too_few_rows_is_a_table_rule(tiny):
 def test_infinity_is_out_of_range(tiny):
     tiny.loc[0, "bp"] = np.inf
     assert any("column 'bp' breaks rule 'in_range(40, 250)'" in p for p in problems(tiny))
+
+
+def test_allowed_values_whole_numbers_and_nullable_columns(tiny):
+    rules = {rule.name: rule for rule in SCHEMA.feature_rules}
+    rules["sex"] = replace(rules["sex"], allowed=(1.0, 2.0), integer=True)
+    rules["age"] = replace(rules["age"], nullable=True)
+    schema = replace(SCHEMA, feature_rules=tuple(rules.values()))
+    tiny["sex"] = 1.0
+    tiny.loc[2, "age"] = np.nan
+    assert len(check_frame(tiny, schema, min_rows=12)) == 12
+    tiny.loc[4, "sex"] = 1.5
+    found = problems(tiny, schema=schema)
+    assert any(p.startswith("column 'sex' breaks rule 'isin(") for p in found)
+    assert any(p.startswith("column 'sex' breaks rule 'whole numbers'") for p in found)
+    assert len(found) == 2

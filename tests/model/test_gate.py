@@ -48,3 +48,25 @@ def test_higher_is_better_metrics():
 def test_zero_margin_still_needs_a_real_improvement():
     gate = GateParams(min_improvement=0.0)
     assert not decide(metrics(50.0), metrics(50.0), gate).register
+
+
+def test_a_first_model_worse_than_the_floor_is_not_registered():
+    r2_floor = GateParams(primary_metric="r2", floor=0.3)
+    decision = decide(metrics(50, r2=0.05), None, r2_floor)
+    assert not decision.register
+    assert decision.reason == "below the floor: r2 0.0500 is worse than gate.floor 0.3 (higher is better)"
+    assert decide(metrics(50, r2=0.31), None, r2_floor).register
+    rmse_floor = GateParams(primary_metric="rmse", floor=60)
+    assert not decide(metrics(61), None, rmse_floor).register
+    assert decide(metrics(59), None, rmse_floor).register
+
+
+def test_classification_metrics_have_their_direction():
+    gate = GateParams(primary_metric="log_loss", min_improvement=0.01)
+    better, worse = {"log_loss": 0.3, "latency_p99_ms": 1.0}, {"log_loss": 0.4, "latency_p99_ms": 1.0}
+    assert decide(better, worse, gate).register
+    assert not decide(worse, better, gate).register
+    gate = GateParams(primary_metric="roc_auc", min_improvement=0.01)
+    assert decide(
+        {"roc_auc": 0.9, "latency_p99_ms": 1.0}, {"roc_auc": 0.8, "latency_p99_ms": 1.0}, gate
+    ).register

@@ -14,11 +14,12 @@ from model import drift
 from model.data import load_csv
 from model.hashing import file_sha256
 from model.monitor import run
-from model.params import TrainParams
-from model.paths import BUNDLED_CSV
+from model.params import TrainParams, load_params
 from model.schema import FEATURES
 from model.train import fit, split
 from scoring.collector import Collector
+
+BUNDLED_CSV = load_params().data_path  # the default use case's data
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained on the bundled data's seeded split, with the lineage the monitor follows."""
     folder = tmp_path_factory.mktemp("model")
     train, _ = split(load_csv(BUNDLED_CSV), TrainParams())
-    joblib.dump(fit(train, TrainParams()), folder / "estimator.joblib")
+    joblib.dump(fit(train, load_params()), folder / "estimator.joblib")
     metadata = {
         "name": "diabetes-regressor",
         "lineage": {"data_hash": file_sha256(BUNDLED_CSV), "run_id": "r"},

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from model import artifact
-from model.evaluate import evaluate, quality
-from model.params import DEFAULT_PARAMS, TrainParams
+from model.evaluate import check_compatible, evaluate, quality
+from model.params import DEFAULT_PARAMS, Params, TrainParams, load_params
 from model.schema import FEATURES, TARGET
 from model.train import fit, model_metadata, split
 
@@ -39,7 +39,7 @@ def trained(tmp_path_factory, diabetes):
 
     params = load_params(DEFAULT_PARAMS)
     train, test = split(diabetes, params.train)
-    pipeline = fit(train, params.train)
+    pipeline = fit(train, params)
     folder = tmp_path_factory.mktemp("model")
     artifact.save_model_folder(pipeline, folder, model_metadata(pipeline, params, test, "sha256:x", "run-1"))
     return folder, test, pipeline
@@ -48,7 +48,9 @@ def trained(tmp_path_factory, diabetes):
 def test_model_folder_holds_mlflow_model_plain_estimator_and_metadata(trained):
     folder, _, pipeline = trained
     assert (folder / "MLmodel").is_file()
-    assert (folder / "requirements.txt").read_text().count("scikit-learn==") == 1
+    requirements = (folder / "requirements.txt").read_text()
+    assert requirements.count("scikit-learn==") == 1
+    assert requirements.count("skops==") == 1  # MLflow's sklearn flavour reads its file with skops
     metadata = artifact.read_metadata(folder)
     assert metadata["features"] == list(FEATURES)
     assert metadata["lineage"]["data_hash"] == "sha256:x"
@@ -86,3 +88,35 @@ def test_evaluate_rejects_a_folder_without_estimator(tmp_path: Path, trained):
     with pytest.raises(FileNotFoundError, match=r"no estimator\.joblib"):
         evaluate(tmp_path, test, None, DEFAULT_PARAMS, {})
     assert TARGET in test.columns
+
+
+def test_a_tree_model_saves_without_trusting_its_types_by_hand(tmp_path: Path, diabetes):
+    data = load_params(DEFAULT_PARAMS).model_dump()
+    data["estimator"] = {
+        "import_path": "sklearn.tree.DecisionTreeRegressor",
+        "params": {"max_depth": 3},
+        "scale": False,
+    }
+    params = Params.model_validate(data)
+    train, test = split(diabetes, params.train)
+    model = fit(train, params)
+    artifact.save_model_folder(model, tmp_path, model_metadata(model, params, test, "sha256:x", "run-1"))
+    assert "sklearn.tree._tree.Tree" in (tmp_path / "MLmodel").read_text()  # trusted, in the MLmodel file
+    import mlflow.pyfunc
+
+    rows = test[list(FEATURES)].head(3).to_numpy()
+    np.testing.assert_allclose(mlflow.pyfunc.load_model(str(tmp_path)).predict(rows), model.predict(rows))
+
+
+def test_a_champion_of_another_use_case_is_refused_in_one_line(trained):
+    from model.evaluate import ChampionMismatch
+
+    folder, _, _ = trained
+    metadata = artifact.read_metadata(folder)
+    with pytest.raises(
+        ChampionMismatch, match=r"^the champion of model_name 'diabetes-regressor' was trained"
+    ):
+        check_compatible({**metadata, "features": metadata["features"][:8]}, load_params(DEFAULT_PARAMS))
+    with pytest.raises(ChampionMismatch, match=r"task: classification vs regression.*make clean"):
+        check_compatible({**metadata, "task": "classification"}, load_params(DEFAULT_PARAMS))
+    check_compatible(metadata, load_params(DEFAULT_PARAMS))

@@ -194,3 +194,15 @@ def test_https_with_a_bearer_key(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def test_a_classifiers_probabilities_are_compared_too() -> None:
+    expected = [[0.2, 0.8], [0.9, 0.1]]
+    transport, _ = scripted((200, {"result": [1.0, 0.0], "probabilities": expected}))
+    assert smoke_test(URL, ROWS, [1.0, 0.0], probabilities=expected, transport=transport).max_abs_error == 0
+    transport, _ = scripted((200, {"result": [1.0, 0.0], "probabilities": [[0.2, 0.8], [0.5, 0.5]]}))
+    with pytest.raises(SmokeTestError, match=r"probability mismatch at .*: row 1 expected \[0.9, 0.1\]"):
+        smoke_test(URL, ROWS, [1.0, 0.0], probabilities=expected, transport=transport)
+    transport, _ = scripted((200, {"result": [1.0, 0.0]}))
+    with pytest.raises(SmokeTestError, match='without one "probabilities" row per row'):
+        smoke_test(URL, ROWS, [1.0, 0.0], probabilities=expected, transport=transport)

@@ -103,3 +103,9 @@ def test_a_promoted_output_must_exist_on_the_component(tmp_path: Path):
     )
     with pytest.raises(SpecError, match="has no output 'nope'"):
         load_pipeline(spec)
+
+
+def test_the_pipeline_leaves_data_and_model_name_to_the_use_case():
+    inputs, _ = load_pipeline()
+    assert inputs["data"] is None and inputs["model_name"] == ""
+    assert inputs["params"].endswith("config/usecase.yaml")

@@ -70,7 +70,7 @@ def test_the_registry_champion_reaches_the_rest_api_as_an_mlflow_model_input():
     request = training.TrainRequest(
         compute="cpu-cluster",
         data_file=REPO_ROOT / "data" / "diabetes.csv",
-        params_file=REPO_ROOT / "config" / "train.yaml",
+        params_file=REPO_ROOT / "config" / "usecase.yaml",
         model_name="diabetes-regressor",
         champion=ModelAsset(V3, REGISTRY_URI),
         overrides={},

@@ -40,11 +40,11 @@ SETTINGS = DatabricksSettings(
 def request(*, champion: bool = False, overrides: dict[str, Any] | None = None) -> JobRequest:
     return JobRequest(
         run_id="20261130-060000-abcdef",
-        paths=RunPaths.for_run(SETTINGS, "20261130-060000-abcdef", "diabetes.csv", "train.yaml"),
+        paths=RunPaths.for_run(SETTINGS, "20261130-060000-abcdef", "diabetes.csv", "usecase.yaml"),
         wheel_path=f"{VOLUME}/runs/20261130-060000-abcdef/wheel/azure_mlops-1-py3-none-any.whl",
         model_name="diabetes-regressor",
         tracking_uri=TRACKING,
-        experiment="diabetes-training",
+        experiment="mlops-training",
         tenant_id="tenant",
         git_commit="abc123",
         champion_uploaded=champion,
@@ -54,7 +54,7 @@ def request(*, champion: bool = False, overrides: dict[str, Any] | None = None) 
 
 
 def test_the_job_is_the_pipeline_spec_as_the_jobs_api_receives_it() -> None:
-    body = build_job(SETTINGS, request(champion=True, overrides={"train.alpha": 0.5})).as_dict()
+    body = build_job(SETTINGS, request(champion=True, overrides={"estimator.alpha": 0.5})).as_dict()
     assert JobSettings.from_dict(body).as_dict() == body  # the REST shape round-trips through the SDK
     tasks = {t["task_key"]: t for t in body["tasks"]}
     assert list(tasks) == ["validate_data", "train", "evaluate", "register"]
@@ -68,7 +68,7 @@ def test_the_job_is_the_pipeline_spec_as_the_jobs_api_receives_it() -> None:
         "--data",
         f"{root}/inputs/diabetes.csv",
         "--params",
-        f"{root}/inputs/train.yaml",
+        f"{root}/inputs/usecase.yaml",
         "--alpha",
         "0.5",
         "--model-output",
@@ -116,7 +116,7 @@ def test_job_cluster_sized_by_settings_and_mlflow_pointed_at_azure_ml() -> None:
     assert (cluster["num_workers"], cluster["node_type_id"]) == (2, "Standard_D8ds_v5")
     assert "spark_conf" not in cluster and cluster["spark_version"] == "15.4.x-scala2.12"
     env = cluster["spark_env_vars"]
-    assert env["MLFLOW_TRACKING_URI"] == TRACKING and env["MLFLOW_EXPERIMENT_NAME"] == "diabetes-training"
+    assert env["MLFLOW_TRACKING_URI"] == TRACKING and env["MLFLOW_EXPERIMENT_NAME"] == "mlops-training"
     assert env["AZURE_CLIENT_SECRET"] == "{{secrets/mlops/client-secret}}"
     assert env["AZURE_CLIENT_ID"] == "{{secrets/mlops/client-id}}" and env["AZURE_TENANT_ID"] == "tenant"
     assert cluster["data_security_mode"] == "DATA_SECURITY_MODE_STANDARD"
@@ -183,7 +183,7 @@ def test_workspace_ops_call_the_jobs_and_files_apis(mocker: Any) -> None:
     assert ops.create_job(job) == 7
     kwargs = client.jobs.create.call_args.kwargs
     assert kwargs["tasks"] == job.tasks and kwargs["job_clusters"] == job.job_clusters
-    assert kwargs["name"] == "diabetes-training-20261130-060000-abcdef"
+    assert kwargs["name"] == "mlops-training-20261130-060000-abcdef"
     assert ops.run_now(7, "token") == 11
     client.jobs.run_now.assert_called_once_with(job_id=7, idempotency_token="token")
     ops.upload("/Volumes/a/b/c/f", b"x")
@@ -300,7 +300,7 @@ def test_train_on_databricks_uploads_the_champion_from_azure_ml(
     settings = SETTINGS.model_copy(update={"workspace_url": ""})
     result = dbx.train_on_databricks(
         champion_from="dev", model_name="diabetes-regressor", data_file=REPO_ROOT / "data" / "diabetes.csv",
-        params_file=REPO_ROOT / "config" / "train.yaml", overrides={}, git_commit="abc", wait=False,
+        params_file=REPO_ROOT / "config" / "usecase.yaml", overrides={}, git_commit="abc", wait=False,
         timeout_s=60, progress=lambda _: None, settings=settings, dbx_ops=dbx_ops,
     )  # fmt: skip
     assert result.status == "submitted" and result.champion == "diabetes-regressor:3"
@@ -309,7 +309,7 @@ def test_train_on_databricks_uploads_the_champion_from_azure_ml(
     run_root = uploaded[0].parents[1]
     assert run_root.parent == PurePosixPath(VOLUME, "runs")
     assert {p.relative_to(run_root).as_posix() for p in uploaded} >= {
-        "inputs/diabetes.csv", "inputs/train.yaml", "inputs/champion/metadata.json",
+        "inputs/diabetes.csv", "inputs/usecase.yaml", "inputs/champion/metadata.json",
         "inputs/champion/estimator.joblib", "wheel/azure_mlops-1-py3-none-any.whl",
     }  # fmt: skip
     job = dbx_ops.create_job.call_args.args[0]

@@ -12,11 +12,13 @@ from azure.ai.ml.entities import Data, MonitorSchedule
 
 from model.hashing import file_sha256
 from model.monitor_config import AzureMonitorSettings, DriftSettings, MonitorConfig
-from model.paths import BUNDLED_CSV
+from model.params import load_params
 from pipelines.azure import monitoring, prod_deploy, workspaces
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.outputs_reader import parse
 from pipelines.azure.refs import ModelRef
+
+BUNDLED_CSV = load_params().data_path  # the default use case's data
 
 V3 = ModelRef("diabetes-regressor", "3")
 HASH = file_sha256(BUNDLED_CSV)

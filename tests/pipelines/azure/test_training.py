@@ -17,7 +17,7 @@ from pipelines.specs import load_pipeline
 from tests.pipelines.azure_fakes import calls
 
 DATA = ROOT / "data" / "diabetes.csv"
-PARAMS = ROOT / "config" / "train.yaml"
+PARAMS = ROOT / "config" / "usecase.yaml"
 
 
 CHAMPION = ModelAsset(ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3")
@@ -38,9 +38,9 @@ def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
 @pytest.fixture(scope="module")
 def job() -> Any:
     return training.build_pipeline_job(
-        request(**{"train.alpha": 0.5, "gate.min_improvement": 0.02}),
-        environment_id="azureml:diabetes-train:0123456789abcdef",
-        data_id="azureml:diabetes-data:feedbeef00000000",
+        request(**{"estimator.alpha": 0.5, "gate.min_improvement": 0.02}),
+        environment_id="azureml:mlops-train:0123456789abcdef",
+        data_id="azureml:mlops-training-data:feedbeef00000000",
     )
 
 
@@ -80,13 +80,16 @@ def test_pipeline_job_is_the_local_runners_pipeline(job):
 
 def test_every_step_uses_the_registered_environment_and_knows_the_commit(job):
     for node in job.jobs.values():
-        assert node.environment == "azureml:diabetes-train:0123456789abcdef"
+        assert node.environment == "azureml:mlops-train:0123456789abcdef"
         assert node.environment_variables == {"MLOPS_GIT_COMMIT": "0123abc"}
 
 
 def test_inputs_data_asset_champion_and_overrides(job):
     data = job._to_dict()
-    assert data["inputs"]["data"] == {"type": "uri_file", "path": "azureml:diabetes-data:feedbeef00000000"}
+    assert data["inputs"]["data"] == {
+        "type": "uri_file",
+        "path": "azureml:mlops-training-data:feedbeef00000000",
+    }
     assert data["inputs"]["model_name"] == "diabetes-regressor"
     assert data["jobs"]["evaluate"]["inputs"]["champion"] == {
         "type": "mlflow_model",
@@ -198,7 +201,7 @@ def test_registered_path(ops):
         "download_job_output",
     ]
     submitted_job, experiment = ops.submit_job.call_args.args
-    assert experiment == "diabetes-training"
+    assert experiment == "mlops-training"
     assert submitted_job._validate().passed
     assert ops.create_data.call_args.args[0].tags["sha256"].startswith("sha256:")
     # the pipeline job's own output, not a child job's: promoted in components/pipeline.yml

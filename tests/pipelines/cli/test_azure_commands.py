@@ -50,7 +50,7 @@ def test_train_summary_file_contract(mocker: Any, tmp_path: Path, dev_outputs, o
     assert data["registered"] is (status == "registered")
     assert (data["model_name"], data["model_version"]) == ("diabetes-regressor", version)
     request = train.call_args.args[1]
-    assert request.compute == "cpu-cluster" and request.overrides == {"train.alpha": 0.5}
+    assert request.compute == "cpu-cluster" and request.overrides == {"estimator.alpha": 0.5}
     assert request.champion is None
     if status == "failed":
         assert "failed at step train; logs: https://ml/child-train" in result.output
@@ -119,7 +119,7 @@ def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp
     assert result.exit_code == code, result.output
     on_aml.assert_not_called()
     kwargs = on_dbx.call_args.kwargs
-    assert kwargs["champion_from"] == "none" and kwargs["overrides"] == {"train.alpha": 0.5}
+    assert kwargs["champion_from"] == "none" and kwargs["overrides"] == {"estimator.alpha": 0.5}
     assert json.loads(summary.read_text())["status"] == status
     if status == "failed":
         assert "failed at step train; logs: https://adb/task/train" in result.output
@@ -130,3 +130,28 @@ def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp
 def test_compute_is_for_dev_only():
     result = runner.invoke(app, ["train", "--env", "local", "--compute", "databricks"])
     assert result.exit_code == 2 and "--compute: for --env dev only" in result.output
+
+
+def test_train_dev_sends_set_overrides_in_the_resolved_use_case(mocker: Any, dev_outputs, ops):
+    from model.params import load_params
+
+    mocker.patch.object(workspaces, "outputs", return_value=parse("dev", dev_outputs))
+    mocker.patch.object(workspaces, "ops", return_value=ops)
+    ops.latest_model_version.return_value = None
+    outcome = TrainOutcome("registered", "job-1", "https://ml/job-1", "diabetes-regressor", "1", "r")
+    submitted: dict[str, Any] = {}
+
+    def submit(_ops: Any, request: Any, *args: Any, **kwargs: Any) -> TrainOutcome:
+        submitted["request"], submitted["params"] = request, load_params(request.params_file)
+        return outcome
+
+    mocker.patch("pipelines.azure.training.train", side_effect=submit)
+    argv = ["train", "--env", "dev", "--champion-from", "none", "--alpha", "0.5"]
+    result = runner.invoke(app, [*argv, "--set", "estimator.solver=svd"])
+    assert result.exit_code == 0, result.output
+    request, sent = submitted["request"], submitted["params"]
+    # --alpha has a component input; --set estimator.solver has none: it travels in the params file
+    assert request.overrides == {"estimator.alpha": 0.5}
+    assert sent.estimator.params == {"alpha": 0.5, "solver": "svd"}
+    assert request.data_file == sent.data_path
+    assert not request.params_file.exists()  # the resolved file is removed once submitted

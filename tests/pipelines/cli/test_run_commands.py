@@ -47,7 +47,7 @@ def test_train_local_honours_data_params_and_overrides(run_local: Any, tmp_path:
     assert result.exit_code == 0, result.output
     options: RunOptions = run_local.call_args.args[0]
     assert options.data == data
-    assert options.overrides == {"train.alpha": 0.5, "train.seed": 7}
+    assert options.overrides == {"estimator.alpha": 0.5, "train.seed": 7}
     assert options.deploy is False
     assert "registered diabetes-regressor version 3" in result.output
     assert json.loads(out.read_text()) == {
@@ -95,3 +95,20 @@ def test_run_passes_deploy_and_prints_the_summary(run_local: Any) -> None:
     options: RunOptions = run_local.call_args.args[0]
     assert options.deploy is False and options.overrides == {"gate.min_improvement": 0.01}
     assert "registered v3: better: rmse 50 vs 51" in " ".join(result.output.split())
+
+
+def test_set_overrides_reach_the_run_and_a_wrong_one_exits_2(run_local: Any) -> None:
+    argv = ["run", "--env", "local", "--no-deploy", "--set", "estimator.solver=svd", "--set", "gate.floor=70"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    options: RunOptions = run_local.call_args.args[0]
+    assert options.overrides == {"estimator.solver": "svd", "gate.floor": 70}
+
+    for wrong, message in [
+        ("estimator.solver", "--set takes KEY=VALUE"),
+        ("estimator.depth=3", "invalid 'estimator.depth': Ridge has no parameter 'depth'"),
+        ("gate.primary_metric=accuracy", "accuracy is a classification metric"),
+    ]:
+        refused = runner.invoke(app, ["run", "--env", "local", "--set", wrong])
+        assert refused.exit_code == 2, refused.output
+        assert message in " ".join(refused.output.split())

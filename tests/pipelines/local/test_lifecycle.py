@@ -183,3 +183,24 @@ def test_mlops_run_with_a_problem_prints_the_summary_writes_it_and_exits_1(tmp_p
     assert result.output.index("decision") < result.output.index(f"error: {problem}")
     written = json.loads(out.read_text())
     assert (written["registered"], written["version"], written["problem"]) == (True, "3", problem)
+
+
+class _Registry:
+    def __init__(self, production: str | None, versions: list[str]) -> None:
+        self.production, self.registered = production, versions
+
+    def production_version(self, name: str) -> str | None:
+        return self.production
+
+    def versions(self, name: str) -> list[str]:
+        return self.registered
+
+
+@pytest.mark.parametrize(
+    ("production", "versions", "champion"),
+    [("1", ["1", "2"], "1"), (None, ["1", "2"], "2"), (None, [], None)],
+)
+def test_the_champion_is_production_else_the_newest_registered_version(production, versions, champion):
+    from pipelines.local.lifecycle import champion_version
+
+    assert champion_version(_Registry(production, versions), "m") == champion  # type: ignore[arg-type]

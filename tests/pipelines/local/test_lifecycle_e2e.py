@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from model.data import BUNDLED_CSV
+from model.params import DEFAULT_PARAMS, load_params
+
+DATA = load_params(DEFAULT_PARAMS).data_path
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +49,7 @@ def test_lifecycle_registers_gates_deploys_and_smoke_tests(mlops, tmp_path: Path
 
 
 def test_corrupted_csv_is_rejected_with_its_message_and_registers_nothing(mlops, tmp_path: Path):
-    lines = BUNDLED_CSV.read_text().splitlines()
+    lines = DATA.read_text().splitlines()
     lines[5] = lines[5].replace(lines[5].split(",")[2], "not-a-number", 1)
     lines[9] = ",".join(["" if i == 3 else v for i, v in enumerate(lines[9].split(","))])
     bad = tmp_path / "bad.csv"
@@ -64,7 +66,11 @@ def test_corrupted_csv_is_rejected_with_its_message_and_registers_nothing(mlops,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--alpha", "-1"], "invalid 'train.alpha': Input should be greater than 0"),
+        (["--alpha", "-1"], "invalid 'estimator.params': Ridge: The 'alpha' parameter of Ridge must be"),
+        (
+            ["--set", "estimator.max_depth=3"],
+            "invalid 'estimator.max_depth': Ridge has no parameter 'max_depth'",
+        ),
         (["--test-size", "2"], "invalid 'train.test_size'"),
         (["--data", "missing.csv"], "data file not found: missing.csv"),
         (["--env", "staging"], "'staging' is not one of"),

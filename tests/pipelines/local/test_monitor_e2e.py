@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from model.params import DEFAULT_PARAMS
+
 pytestmark = pytest.mark.slow
 
 
@@ -37,8 +39,10 @@ def test_traffic_monitor_drift_retrain(mlops, tmp_path: Path):
     drift_file = tmp_path / "drift.json"
     # A generous latency budget, as in test_lifecycle_e2e: a loaded machine must not turn the
     # gate's "not better" into "too slow".
-    params = tmp_path / "train.yaml"
-    params.write_text("gate:\n  latency_budget_ms: 1000\n")
+    params = tmp_path / "usecase.yaml"
+    params.write_text(
+        DEFAULT_PARAMS.read_text().replace("latency_budget_ms: 10.0", "latency_budget_ms: 1000")
+    )
     retrain = ("--retrain", "--params", str(params), "--summary-file", str(drift_file))
     retrained = mlops("monitor", "--env", "local", *retrain)
     assert retrained.code == 0, retrained.err + retrained.out
