@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -162,7 +162,12 @@ _ID_COUNTER = itertools.count(1)
 
 
 def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
+    return request_id_of(scope["headers"])
+
+
+def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's request id when it is a plausible one, else a fresh one."""
+    for name, value in headers:
         if name in _INCOMING_ID_HEADERS and _VALID_REQUEST_ID.fullmatch(value):
             return str(value, "ascii")
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
@@ -209,22 +214,26 @@ class RequestContextMiddleware:
                 await send({"type": "http.response.body", "body": body})
             return
         finally:
-            path = scope["path"]
-            level = logging.DEBUG if path in PROBE_PATHS and status < 400 else logging.INFO
-            if log.isEnabledFor(level):
-                log_request(
-                    level,
-                    {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        # Only the service's own paths: never a client's (a path may be 10 kB).
-                        "path": path if path in KNOWN_PATHS else OTHER_PATH,
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                        "rows": state.get("rows"),
-                        "error_code": state.get("error_code"),
-                    },
-                )
+            record_request(scope["method"], scope["path"], status, start, state)
+
+
+def record_request(method: str, path: str, status: int, start: float, state: dict[str, Any]) -> None:
+    """The ``request`` record of a request that began at ``start`` (``time.perf_counter()``)."""
+    level = logging.DEBUG if path in PROBE_PATHS and status < 400 else logging.INFO
+    if log.isEnabledFor(level):
+        log_request(
+            level,
+            {
+                "request_id": state["request_id"],
+                "method": method,
+                # Only the service's own paths: never a client's (a path may be 10 kB).
+                "path": path if path in KNOWN_PATHS else OTHER_PATH,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                "rows": state.get("rows"),
+                "error_code": state.get("error_code"),
+            },
+        )
 
 
 def log_request(level: int, fields: dict[str, Any]) -> None:
