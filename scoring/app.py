@@ -375,8 +375,9 @@ def _answer(shape: str, result: npt.NDArray[np.float64]) -> bytes | None:
     else:
         answer = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
     # orjson writes NaN and ±Infinity as null, and nothing else in these answers is null:
-    # one scan of the answer instead of numpy's isfinite + all on the predictions.
-    return None if b"null" in answer else answer
+    # one scan of the answer instead of numpy's isfinite + all on the predictions. (find, not
+    # "in": bytes.__contains__ first tries the argument as an int and raises a TypeError.)
+    return None if answer.find(b"null") != -1 else answer
 
 
 def _media_type(content_type: bytes | None) -> str:
