@@ -123,6 +123,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._direct = self.direct[0] if self.direct and not self.root_path else None
         self._pending: list[bytes] | None = None  # the body so far of a request to answer at once
+        self._answered_at = 0.0  # loop time of the last response (for the keep-alive time-out)
 
     # --- connection -----------------------------------------------------------------------
 
@@ -134,7 +135,43 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         self._cancel_body_timer()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
+
+    # --- keep-alive: one timer per idle period, not one per response --------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        """Leave the keep-alive timer armed (uvicorn cancels it on every read and arms a new one
+        after every response: a timer per request); :meth:`_keep_alive_due` checks when it fires."""
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but the keep-alive timer is armed only when none is."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._answered_at = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        """Close a connection idle for ``keep_alive_s`` since its last response; else look again later."""
+        self.timeout_keep_alive_task = None
+        if self.transport.is_closing():
+            return
+        if self._in_head or self._in_body or (self.cycle is not None and not self.cycle.response_complete):
+            return  # a request is on its way: its own time-outs apply, and its response arms this again
+        left = self._answered_at + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
