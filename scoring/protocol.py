@@ -195,9 +195,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- parser callbacks -----------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's, but the ASGI scope is built only for a request that goes the ASGI way
+        # (_begin_scope): a request answered at once needs none.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         self._in_head = True
         self._head_bytes = 0
+
+    def _begin_scope(self) -> None:
+        """uvicorn's scope of this request (its ``on_message_begin``), keeping what was parsed."""
+        url, headers, expect_100_continue = self.url, self.headers, self.expect_100_continue
+        HttpToolsProtocol.on_message_begin(self)
+        self.url, self.headers, self.expect_100_continue = url, headers, expect_100_continue
+        self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -209,6 +220,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._direct is not None and self._answers_at_once():
             self._pending = []
             return
+        self._begin_scope()
         super().on_headers_complete()
 
     def _answers_at_once(self) -> bool:
@@ -231,6 +243,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _hand_over(self) -> None:
         """Start the ASGI cycle of a request kept for :meth:`_answer_now`, with the body so far."""
         chunks, self._pending = self._pending or [], None
+        self._begin_scope()
         HttpToolsProtocol.on_headers_complete(self)
         for chunk in chunks:
             HttpToolsProtocol.on_body(self, chunk)
