@@ -3,12 +3,17 @@
     .venv/bin/python bench/scoring_load.py              # everything (about 7 minutes)
     .venv/bin/python bench/scoring_load.py --quick      # shorter runs, no soak
     .venv/bin/python bench/scoring_load.py --servers floor,ours,ours-base --baseline-ref main --soak ''
+    .venv/bin/python bench/scoring_load.py --servers ours,ours-collect --soak ''   # collection off/on
 
 The floor (``bench/floor_app.py``) is a bare uvicorn ASGI app that reads the body and answers a
 constant: the service is reported as a share of it, in the same run. ``--baseline-ref REF``
 adds ``ours-base``: the service as it is at git ``REF`` (its ``scoring/`` extracted with
-``git archive``), for a before/after in the same run. This service runs with its production
-defaults plus an API key (every request sends ``Authorization: Bearer``) and INFO request records.
+``git archive``), for a before/after in the same run. ``ours-collect`` is the service with
+production data collection on (``SCORING_COLLECT_RATE``, ``--collect-rate``, every request by
+default) into ``bench/.work/collected``: beside ``ours``, the cost of collecting (req/s, and the
+server's own CPU time per request, read from ``/proc``: steadier on a shared machine).
+This service runs with its production defaults plus an API key (every request sends
+``Authorization: Bearer``) and INFO request records.
 
 What it sets up (idempotent; all under git-ignored folders):
 - ``wrk`` (Debian's package) if it is not on PATH (``apt-get install wrk``, as root);
@@ -49,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 WORK = BENCH / ".work"
 AZ_VENV = BENCH / ".venv-azureml"
+COLLECTED = WORK / "collected"
 RESULTS = BENCH / "results"
 PY = sys.executable
 HOST = "127.0.0.1"
@@ -183,7 +189,9 @@ def baseline_tree(ref: str) -> Path:
     return tree
 
 
-def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> dict[str, Server]:
+def servers(
+    model_dir: Path, az_python: Path, baseline: Path | None = None, collect_rate: float = 1.0
+) -> dict[str, Server]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "AZUREML_"))}
     ours_env = {
         **base,
@@ -218,6 +226,14 @@ def servers(model_dir: Path, az_python: Path, baseline: Path | None = None) -> d
         ),
         "ours-g2": Server(
             "ours-g2", "this service (gunicorn, 2 uvicorn workers)", guni(2), ours_env, "data", headers=AUTH
+        ),
+        "ours-collect": Server(
+            "ours-collect",
+            f"this service, collecting {collect_rate:.0%} of requests",
+            [PY, "-m", "scoring"],
+            {**ours_env, "SCORING_COLLECT_RATE": str(collect_rate), "SCORING_COLLECT_DIR": str(COLLECTED)},
+            "data",
+            headers=AUTH,
         ),
         "ours-sklearn": Server(
             "ours-sklearn",
@@ -381,6 +397,19 @@ def wrk(wrk_bin: str, url: str, script: Path, *, connections: int, seconds: int)
     )
 
 
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU clock ticks of a process and its descendants (all its threads)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+            pids.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+    return total
+
+
 def rss_kb(pid: int) -> int:
     """RSS of a process and its descendants (gunicorn workers, uvicorn), in kB."""
     total = 0
@@ -427,6 +456,9 @@ def main() -> int:
     parser.add_argument("--soak-seconds", type=int, default=60)
     parser.add_argument("--soak-connections", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="one 3 s round, no soak")
+    parser.add_argument(
+        "--collect-rate", type=float, default=1.0, help="SCORING_COLLECT_RATE of ours-collect"
+    )
     args = parser.parse_args()
     # A SIGTERM (timeout, kill) unwinds like Ctrl-C, so the servers started here are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -439,7 +471,9 @@ def main() -> int:
     wrk_bin = ensure_wrk()
     az_python = ensure_azureml_venv() if "azureml" in keys else AZ_VENV / "bin" / "python"
     model_dir = ensure_models()
-    table = servers(model_dir, az_python, baseline_tree(args.baseline_ref) if args.baseline_ref else None)
+    baseline = baseline_tree(args.baseline_ref) if args.baseline_ref else None
+    table = servers(model_dir, az_python, baseline, args.collect_rate)
+    shutil.rmtree(COLLECTED, ignore_errors=True)  # each run's collection starts empty
     if unknown := set(keys) - set(table):
         parser.error(f"unknown servers {sorted(unknown)}: choose from {sorted(table)}")
     row_counts = [int(r) for r in args.rows.split(",")]
@@ -447,11 +481,15 @@ def main() -> int:
           f"{args.seconds} s per server and size (after {args.warmup} s warm-up), median kept; "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     samples: dict[str, dict[int, list[Load]]] = {k: {r: [] for r in row_counts} for k in keys}
+    # The server's own CPU time per request (all its threads): what collecting costs, read
+    # from /proc and so much less sensitive than req/s to other work on a shared machine.
+    cpu_us: dict[str, dict[int, list[float]]] = {k: {r: [] for r in row_counts} for k in keys}
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     with contextlib.ExitStack() as stack:
-        urls = {}
+        urls, pids = {}, {}
         for key in keys:
             print(f"- starting {table[key].label}", flush=True)
-            urls[key] = stack.enter_context(running(table[key]))[0]
+            urls[key], pids[key] = stack.enter_context(running(table[key]))
         # All servers are up (idle ones cost nothing); interleaving the runs spreads any
         # outside noise on this shared machine over every server alike.
         for round_no in range(1, args.rounds + 1):
@@ -460,8 +498,11 @@ def main() -> int:
                     script = lua_script(table[key], rows)
                     conns = args.connections
                     wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.warmup)
+                    before = cpu_ticks(pids[key])
                     load = wrk(wrk_bin, urls[key], script, connections=conns, seconds=args.seconds)
+                    used = (cpu_ticks(pids[key]) - before) * tick_us
                     samples[key][rows].append(load)
+                    cpu_us[key][rows].append(used / max(load.requests, 1))
                     print(f"  round {round_no} {key:<13} {rows:>3} rows: {load.rps:8.0f} req/s  "
                           f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
                           f"errors {load.errors}", flush=True)  # fmt: skip
@@ -479,6 +520,17 @@ def main() -> int:
                 ratios.append(f"{load.rps / base.rps:8.2f}x" if base else f"{'-':>9}")
             print(f"{table[key].label:<44} {rows:>4} {load.rps:>9.0f} {load.p50_ms:>7.2f} "
                   f"{load.p99_ms:>7.2f} {share:>8} {ratios[0]:>9} {ratios[1]:>9}")  # fmt: skip
+
+    if "ours" in results and "ours-collect" in results:
+        for rows, on in results["ours-collect"].items():
+            off = results["ours"][rows]
+            cpu_off = statistics.median(cpu_us["ours"][rows])
+            cpu_on = statistics.median(cpu_us["ours-collect"][rows])
+            print(f"server CPU per request at {rows} rows: off {cpu_off:.0f} us, on {cpu_on:.0f} us "
+                  f"({cpu_on / cpu_off - 1:+.1%})")  # fmt: skip
+            p50, p99 = on.p50_ms / off.p50_ms - 1, on.p99_ms / off.p99_ms - 1
+            print(f"collection on/off at {rows} rows: req/s {on.rps / off.rps - 1:+.1%}, "
+                  f"p50 {p50:+.1%}, p99 {p99:+.1%}")  # fmt: skip
 
     soak: dict[str, object] = {}
     if args.soak:
@@ -514,6 +566,9 @@ def main() -> int:
                 "connections": args.connections,
                 "seconds": args.seconds,
                 "results": {k: {r: asdict(v) for r, v in rs.items()} for k, rs in results.items()},
+                "server_cpu_us_per_request": {
+                    k: {r: statistics.median(v) for r, v in rs.items()} for k, rs in cpu_us.items()
+                },
                 "soak": soak,
             },
             indent=2,

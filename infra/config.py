@@ -52,8 +52,10 @@ EXPIRES_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # Keys whose values are YAML maps in Pulumi.<stack>.yaml (JSON strings in the engine's config).
 OBJECT_KEYS = frozenset(
     {"compute", "containerRegistry", "containerInstance", "aks", "keyVault", "modelRegistry", "databricks"}
-) | {"network"}
-SECRET_SETTING_KEYS = frozenset({"scoringApiKey", "aksSslCertPem", "aksSslKeyPem"})
+) | {"network", "batchCompute"}
+SECRET_SETTING_KEYS = frozenset(
+    {"scoringApiKey", "aksSslCertPem", "aksSslKeyPem", "aciSslCertPem", "aciSslKeyPem"}
+)
 
 Environment = Literal["dev", "qa", "prod"]
 
@@ -99,6 +101,23 @@ class ComputeSettings(BaseModel):
         return self
 
 
+class BatchComputeSettings(BaseModel):
+    """The AML cluster the batch scoring job runs on (qa and prod; `mlops score-batch`).
+
+    It scales to zero between runs: ``minNodes`` is 0 and only 0 (the policy pack requires it
+    of every AmlCompute, and a batch cluster has no reason to keep a node).
+    """
+
+    model_config = _model_config()
+
+    enabled: bool | None = None  # None: the environment's default (qa and prod on, dev off)
+    vm_size: VmSize = "Standard_DS3_v2"
+    min_nodes: Literal[0] = 0
+    max_nodes: int = Field(2, ge=1, le=100)
+    low_priority: bool = False
+    idle_seconds_before_scale_down: int = Field(300, ge=120, le=86_400)
+
+
 class RegistrySettings(BaseModel):
     """The container registry holding the scoring image."""
 
@@ -106,6 +125,23 @@ class RegistrySettings(BaseModel):
 
     enabled: bool = True
     sku: Literal["Basic", "Standard", "Premium"] = "Basic"
+
+
+# A DNS name (the TLS certificate's subject), as the inference router's sslCname.
+DnsName = Annotated[str, StringConstraints(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]
+# An image outside the stack's registry, pinned: registry host, repository, and a tag or a digest.
+PinnedImage = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z0-9.-]+\.[a-z]{2,}(:\d+)?/[a-z0-9]+(?:[._/-][a-z0-9]+)*"
+        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+    ),
+]
+TLS_PROXY_IMAGE = "mcr.microsoft.com/oss/nginx/nginx:1.25.3"
+"""The TLS sidecar of the qa container group: Nginx from Microsoft's registry, as Learn's
+"Enable a TLS endpoint in a sidecar container" (container-instances-container-group-ssl) runs it
+(``mcr.microsoft.com/oss/nginx/nginx``; a newer tag than the tutorial's 1.15.5-alpine). Pin a
+digest in the stack settings (``containerInstance.tlsProxyImage``) for a reproducible group."""
 
 
 class ContainerInstanceSettings(BaseModel):
@@ -116,10 +152,13 @@ class ContainerInstanceSettings(BaseModel):
     enabled: bool | None = None  # None: on in qa, off elsewhere
     cpu: float = Field(1.0, ge=0.5, le=4.0)
     memory_gb: float = Field(1.5, ge=0.5, le=16.0)
+    # HTTPS (required in qa): the DNS name clients call, a CNAME to the group's
+    # <label>.<region>.azurecontainer.io name, with the certificate and key in the secret settings
+    # aciSslCertPem / aciSslKeyPem; a TLS sidecar (tlsProxyImage) is then the only public port, 443.
+    ssl_cname: DnsName | None = None
+    tls_proxy_image: PinnedImage = TLS_PROXY_IMAGE
 
 
-# A DNS name (the TLS certificate's subject), as the inference router's sslCname.
-DnsName = Annotated[str, StringConstraints(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]
 # A Kubernetes secret name (RFC 1123 subdomain).
 KubernetesName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -303,6 +342,7 @@ class Settings(BaseModel):
     public_network_access: Literal["Enabled", "Disabled"] = "Enabled"
     log_retention_days: int = Field(30, ge=30, le=730)
     compute: ComputeSettings = ComputeSettings()
+    batch_compute: BatchComputeSettings = BatchComputeSettings()
     container_registry: RegistrySettings = RegistrySettings()
     container_instance: ContainerInstanceSettings = ContainerInstanceSettings()
     aks: AksSettings = AksSettings()
@@ -325,6 +365,8 @@ class Settings(BaseModel):
     scoring_api_key: SecretStr | None = None
     aks_ssl_cert_pem: SecretStr | None = None
     aks_ssl_key_pem: SecretStr | None = None
+    aci_ssl_cert_pem: SecretStr | None = None
+    aci_ssl_key_pem: SecretStr | None = None
 
     @field_validator("scoring_api_key")
     @classmethod
@@ -333,14 +375,14 @@ class Settings(BaseModel):
             raise ValueError("must be at least 16 characters long")
         return value
 
-    @field_validator("aks_ssl_cert_pem")
+    @field_validator("aks_ssl_cert_pem", "aci_ssl_cert_pem")
     @classmethod
     def _certificate_pem(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             pem.check_certificate_chain(value.get_secret_value())
         return value
 
-    @field_validator("aks_ssl_key_pem")
+    @field_validator("aks_ssl_key_pem", "aci_ssl_key_pem")
     @classmethod
     def _key_pem(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -382,6 +424,7 @@ class Settings(BaseModel):
                 "containerRegistry.enabled: false is not allowed when a scoring target "
                 "(containerInstance or aks) is enabled (allowed: true)"
             )
+        self._check_aci_tls()
         return self
 
     def _check_aks_serving(self) -> None:
@@ -426,6 +469,40 @@ class Settings(BaseModel):
                 "availability, which needs at least three worker nodes"
             )
 
+    def _check_aci_tls(self) -> None:
+        """qa's container group serves HTTPS only; dev's may serve HTTP (a stated relaxation)."""
+        cname = self.container_instance.ssl_cname
+        pems = {"aciSslCertPem": self.aci_ssl_cert_pem, "aciSslKeyPem": self.aci_ssl_key_pem}
+        missing = [key for key, value in pems.items() if value is None]
+        if cname is None and len(missing) < len(pems):
+            raise ValueError(
+                "the secret settings aciSslCertPem/aciSslKeyPem are set without "
+                "containerInstance.sslCname: set the DNS name on the certificate too"
+            )
+        if not self.container_instance_enabled:
+            return
+        if cname is None and self.environment != "dev":
+            raise ValueError(
+                f"containerInstance.sslCname is required: the {self.environment} container group "
+                "serves HTTPS only (a TLS sidecar on port 443). Set containerInstance.sslCname to "
+                "the DNS name on the certificate (a CNAME to the group's azurecontainer.io name), "
+                "and the certificate and key as the secret settings aciSslCertPem and aciSslKeyPem "
+                '(pulumi config set --secret azure-mlops:aciSslCertPem -- "$(cat fullchain.pem)"); '
+                "see docs/infra.md, 'TLS for qa scoring'"
+            )
+        if cname is not None and missing:
+            raise ValueError(
+                f"containerInstance.sslCname is set but the secret settings {' and '.join(missing)} "
+                "are missing: set the certificate (full chain, PEM) and its key (PEM, no passphrase) "
+                'with `pulumi config set --secret azure-mlops:aciSslCertPem -- "$(cat fullchain.pem)"` '
+                'and `pulumi config set --secret azure-mlops:aciSslKeyPem -- "$(cat privkey.pem)"`'
+            )
+
+    @property
+    def container_instance_tls(self) -> bool:
+        """Whether the container group serves HTTPS through its TLS sidecar (always in qa)."""
+        return self.container_instance_enabled and self.container_instance.ssl_cname is not None
+
     def _check_managed_network(self) -> None:
         """Managed isolation closes every public path: the settings must not reopen one."""
         if self.public_network_access == "Enabled" and "public_network_access" in self.model_fields_set:
@@ -466,6 +543,12 @@ class Settings(BaseModel):
         """Whether the AML training cluster is part of this stack (default: dev only)."""
         enabled = self.compute.enabled
         return enabled if enabled is not None else self.environment == "dev"
+
+    @property
+    def batch_compute_enabled(self) -> bool:
+        """Whether the batch scoring cluster is part of this stack (default: qa and prod)."""
+        enabled = self.batch_compute.enabled
+        return enabled if enabled is not None else self.environment in ("qa", "prod")
 
     @property
     def container_instance_enabled(self) -> bool:

@@ -40,6 +40,7 @@ RULES: dict[str, NameRule] = {
     "scoring_identity": NameRule(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", 3, 128, "managed identity"),
     "workspace": NameRule(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", 3, 33, "Azure ML workspace"),
     "training_cluster": NameRule(r"^[a-z][a-z0-9-]*[a-z0-9]$", 2, 16, "AML compute"),
+    "batch_cluster": NameRule(r"^[a-z][a-z0-9-]*[a-z0-9]$", 2, 16, "AML compute"),
     "container_group": NameRule(r"^[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]$", 1, 63, "container group"),
     "dns_label": NameRule(r"^[a-z][a-z0-9-]*[a-z0-9]$", 3, 63, "DNS label"),
     "aks_cluster": NameRule(r"^[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]$", 1, 63, "AKS cluster"),
@@ -74,6 +75,7 @@ class ResourceNames:
     scoring_identity: str
     workspace: str
     training_cluster: str
+    batch_cluster: str
     container_group: str
     dns_label: str
     aks_cluster: str
@@ -98,6 +100,7 @@ class ResourceNames:
             scoring_identity=f"id-{prefix}-{stack}-scoring",
             workspace=f"mlw-{prefix}-{environment}-{h}",
             training_cluster="cpu-cluster",
+            batch_cluster="batch-cluster",
             container_group=f"aci-{prefix}-{stack}",
             dns_label=f"{prefix}-{stack}-{h}",
             aks_cluster=f"aks-{prefix}-{stack}",

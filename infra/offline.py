@@ -53,6 +53,10 @@ SECRET_STAND_INS = {
     f"{NAMESPACE}:aksSslCertPem": _pem("CERTIFICATE", "offline stand-in certificate"),
     f"{NAMESPACE}:aksSslKeyPem": _pem("PRIVATE KEY", "offline stand-in key"),
 }
+ACI_SECRET_STAND_INS = {
+    f"{NAMESPACE}:aciSslCertPem": _pem("CERTIFICATE", "offline stand-in certificate"),
+    f"{NAMESPACE}:aciSslKeyPem": _pem("PRIVATE KEY", "offline stand-in key"),
+}
 OFFLINE_SSL_CNAME = "scoring.offline.invalid"  # RFC 2606: never resolves
 
 # The engine protocol's marker for secret values (pulumi.runtime.rpc).
@@ -146,34 +150,44 @@ class OfflineRun:
 
 
 def _secret_placeholder(key: str) -> str:
-    return SECRET_STAND_INS.get(key, MOCK_SECRET_VALUE)
+    return {**SECRET_STAND_INS, **ACI_SECRET_STAND_INS}.get(key, MOCK_SECRET_VALUE)
+
+
+def _stand_in_tls(
+    raw: dict[str, str], secure: set[str], key: str, secrets: Mapping[str, str], skip: str | None = None
+) -> list[str]:
+    """Stand in ``<key>.sslCname`` and the PEM ``secrets`` where missing (unless ``skip`` is set)."""
+    added: list[str] = []
+    value = json.loads(raw.get(key, "{}"))
+    if not isinstance(value, dict) or (skip is not None and skip in value):
+        return added
+    if "sslCname" not in value:
+        value["sslCname"] = OFFLINE_SSL_CNAME
+        raw[key] = json.dumps(value)
+        added.append(f"{key}.sslCname")
+    for secret_key, stand_in in secrets.items():
+        if secret_key not in raw:
+            raw[secret_key] = stand_in
+            secure.add(secret_key)
+            added.append(secret_key)
+    return added
 
 
 def tls_stand_ins(stack: str, raw: dict[str, str], secure: set[str]) -> list[str]:
-    """Supply the prod TLS settings a stack file leaves to its operator (in place).
+    """Supply the qa and prod TLS settings a stack file leaves to its operator (in place).
 
-    Prod refuses to start without TLS for the inference router, and the certificate is the
-    operator's (``pulumi config set --secret``): a committed ``Pulumi.prod.yaml`` has none. The
-    offline run stands in a never-resolving name and PEM-shaped placeholders for what is
-    missing, and says so (:attr:`OfflineRun.stand_ins`); a real run has no such fallback.
+    Prod refuses to start without TLS for the inference router, qa without TLS for its container
+    group, and the certificates are the operator's (``pulumi config set --secret``): the committed
+    ``Pulumi.qa.yaml`` and ``Pulumi.prod.yaml`` have none. The offline run stands in a
+    never-resolving name and PEM-shaped placeholders for what is missing, and says so
+    (:attr:`OfflineRun.stand_ins`); a real run has no such fallback.
     """
     environment, _ = environment_of(stack)
-    if environment != "prod":
-        return []
-    added: list[str] = []
-    aks_key = f"{NAMESPACE}:aks"
-    aks = json.loads(raw.get(aks_key, "{}"))
-    if isinstance(aks, dict) and "sslSecret" not in aks:
-        if "sslCname" not in aks:
-            aks["sslCname"] = OFFLINE_SSL_CNAME
-            raw[aks_key] = json.dumps(aks)
-            added.append(f"{aks_key}.sslCname")
-        for key, value in SECRET_STAND_INS.items():
-            if key not in raw:
-                raw[key] = value
-                secure.add(key)
-                added.append(key)
-    return added
+    if environment == "prod":
+        return _stand_in_tls(raw, secure, f"{NAMESPACE}:aks", SECRET_STAND_INS, skip="sslSecret")
+    if environment == "qa":
+        return _stand_in_tls(raw, secure, f"{NAMESPACE}:containerInstance", ACI_SECRET_STAND_INS)
+    return []
 
 
 def stack_config(
@@ -189,8 +203,8 @@ def stack_config(
     ``dev-<id>`` stacks usually have no file of their own: they get only ``expiresAt`` (and the
     program itself lays dev's settings underneath, as it does for real). ``secure:`` values are
     replaced by a placeholder, as they cannot be decrypted offline. ``overrides`` are YAML-typed
-    values laid on top (``None`` removes a key). Pass a list as ``stand_ins`` to have the prod TLS
-    settings the file leaves out supplied (:func:`tls_stand_ins`); their keys are appended to it.
+    values laid on top (``None`` removes a key). Pass a list as ``stand_ins`` to have the qa and prod
+    TLS settings the file leaves out supplied (:func:`tls_stand_ins`); their keys are appended to it.
     """
     _, short_lived = environment_of(stack)
     document = read_stack_file(stack, root)
@@ -484,8 +498,8 @@ def run_stack(
 ) -> OfflineRun:
     """Run the program for ``stack`` with its ``Pulumi.<stack>.yaml`` config (plus overrides).
 
-    Prod TLS settings the file leaves out are stood in (:func:`tls_stand_ins`) and listed in the
-    result's ``stand_ins``.
+    qa and prod TLS settings the file leaves out are stood in (:func:`tls_stand_ins`) and listed in
+    the result's ``stand_ins``.
     """
     stand_ins: list[str] = []
     config, secrets = stack_config(

@@ -4,7 +4,8 @@ Which components a stack gets depends on its environment:
 
 - ``dev`` and ``dev-<id>``: WorkspaceCore + TrainingCompute (+ optional ACI);
 - ``qa``: WorkspaceCore + ContainerInstanceServing (+ optional TrainingCompute);
-- ``prod``: WorkspaceCore + KubernetesServing (AKS, Azure ML extension, Kubernetes compute).
+- ``prod``: WorkspaceCore + KubernetesServing (AKS, Azure ML extension, Kubernetes compute);
+- ``qa`` and ``prod`` also get a batch scoring cluster (a second TrainingCompute, ``batchCompute``).
 
 The stack outputs are the contract with ``pipelines/`` (``pipelines.stack_outputs.StackOutputs``).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
-from infra.components.aci import ContainerInstanceServing, ContainerInstanceServingArgs
+from infra.components.aci import ContainerInstanceServing, ContainerInstanceServingArgs, ContainerInstanceTls
 from infra.components.aks import KubernetesServing, KubernetesServingArgs
 from infra.components.compute import TrainingCompute, TrainingComputeArgs
 from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
@@ -53,6 +54,17 @@ def _private_network(
             key_vault_id=core.key_vault_id,
             registry_id=core.registry_id,
         ),
+    )
+
+
+def _aci_tls(settings: Settings) -> ContainerInstanceTls | None:
+    """The container group's HTTPS settings (required in qa, by Settings), or None (dev: HTTP)."""
+    cname = settings.container_instance.ssl_cname
+    cert, key = _secret_or_none(settings.aci_ssl_cert_pem), _secret_or_none(settings.aci_ssl_key_pem)
+    if cname is None or cert is None or key is None:
+        return None
+    return ContainerInstanceTls(
+        cname=cname, cert_pem=cert, key_pem=key, proxy_image=settings.container_instance.tls_proxy_image
     )
 
 
@@ -152,6 +164,27 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
         )
         outputs["computeClusterName"] = compute.cluster_name
 
+    if settings.batch_compute_enabled:
+        batch = TrainingCompute(
+            "batch",
+            TrainingComputeArgs(
+                cluster_name=names.batch_cluster,
+                location=settings.location,
+                tags=tags,
+                resource_group_name=core.resource_group_name,
+                workspace_name=core.workspace_name,
+                identity_id=core.identity_id,
+                vm_size=settings.batch_compute.vm_size,
+                min_nodes=settings.batch_compute.min_nodes,
+                max_nodes=settings.batch_compute.max_nodes,
+                low_priority=settings.batch_compute.low_priority,
+                idle_seconds_before_scale_down=settings.batch_compute.idle_seconds_before_scale_down,
+                node_public_ip=settings.isolation != "managed",
+                description="Batch scoring cluster: `mlops score-batch` parallel jobs (scales to zero).",
+            ),
+        )
+        outputs["batchComputeName"] = batch.cluster_name
+
     if settings.databricks.enabled:
         prefix, stack = settings.name_prefix, settings.stack
         dbw = DatabricksWorkspace(
@@ -190,11 +223,15 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
                 api_key=_secret_or_none(settings.scoring_api_key),
                 cpu=settings.container_instance.cpu,
                 memory_gb=settings.container_instance.memory_gb,
+                tls=_aci_tls(settings),
             ),
         )
         outputs["containerGroupName"] = aci.container_group_name
+        # With TLS: the certificate's name (https://<scoringFqdn>/score), and the group's own
+        # azurecontainer.io name, which that name's CNAME record points at.
         outputs["scoringFqdn"] = aci.fqdn
         outputs["scoringUri"] = aci.scoring_uri
+        outputs["containerGroupFqdn"] = aci.group_fqdn
         outputs["scoringIdentityId"] = aci.identity_id
         outputs["scoringIdentityClientId"] = aci.identity_client_id
         # What the container serves: carried into the settings before the next `pulumi up`

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # the command ran and something failed (a step, a deploy, a smoke test, Azure)
     USAGE = 2  # the command was asked for something that cannot work; nothing was changed
+    DRIFT = 3  # `mlops monitor`: the production window drifted from the training data (CI acts on it)
 
 
 class MlopsError(RuntimeError):

@@ -65,12 +65,17 @@ class StackOutputs(BaseModel):
 
     # Training (dev; optional in qa)
     compute_cluster_name: str | None = None
+    # Batch scoring (qa and prod by default): the parallel job's cluster, `mlops score-batch`
+    batch_compute_name: str | None = None
     # Azure Databricks (dev, azure-mlops:databricks enabled): `mlops train --compute databricks`
     databricks_workspace_url: str | None = None
     databricks_workspace_id: str | None = None
 
     # qa scoring target (Azure Container Instance)
     container_group_name: str | None = None
+    # Azure's name for the group (<label>.<region>.azurecontainer.io): with TLS, the target of the
+    # CNAME record for scoring_fqdn (the certificate's name)
+    container_group_fqdn: str | None = None
     # the host name clients call: qa's container group; prod's TLS name (the extension's sslCname)
     scoring_fqdn: str | None = None
     scoring_uri: str | None = None

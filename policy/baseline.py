@@ -40,6 +40,9 @@ MLWORKLOAD_ROLE = "Microsoft.MachineLearningServices/workspaces/mlworkload"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
 CONTAINER_GROUP = "azure-native:containerinstance:ContainerGroup"
 DATABRICKS = "azure-native:databricks:Workspace"
+CLUSTER_EXTENSION = "azure-native:kubernetesconfiguration:Extension"
+AZUREML_EXTENSION_TYPE = "Microsoft.AzureML.Kubernetes"
+HTTPS_PORT = 443
 
 # Resource types of this project that carry Azure tags (role assignments and cluster extensions
 # have none).
@@ -442,6 +445,36 @@ def _aci_secure_values(args: ResourceValidationArgs, report: ReportViolation) ->
             )
 
 
+def _scoring_https_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A scoring endpoint opens no plain-HTTP port: a public container group exposes 443 alone
+    (its TLS sidecar; docs/infra.md, "TLS for qa scoring"), and the Azure ML extension's inference
+    router keeps allowInsecureConnections off (Learn, how-to-deploy-kubernetes-extension: HTTP is
+    "for development or testing")."""
+    if args.resource_type == CONTAINER_GROUP:
+        if args.get_config().get("allowHttp") is True and _is_dev(args):
+            return  # stated relaxation: dev's optional container group may serve HTTP
+        ip = args.props.get("ipAddress")
+        ip = ip if isinstance(ip, Mapping) else {}
+        if str(ip.get("type", "")).lower() != "public":
+            return
+        ports = sorted({int(p.get("port", 0)) for p in ip.get("ports") or [] if isinstance(p, Mapping)})
+        if ports != [HTTPS_PORT]:
+            report(
+                f"ipAddress.ports must be [{HTTPS_PORT}] alone (got {ports}): the public port is the "
+                "TLS sidecar's; the scoring container stays reachable over localhost only "
+                "(containerInstance.sslCname).",
+                None,
+            )
+    elif args.props.get("extensionType") == AZUREML_EXTENSION_TYPE:
+        insecure = _get(args.props, "configurationSettings", "allowInsecureConnections")
+        if str(insecure).lower() != "false":
+            report(
+                f"configurationSettings.allowInsecureConnections must be False (got {insecure!r}): "
+                "the inference router serves HTTPS only (aks.sslCname).",
+                None,
+            )
+
+
 def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     tags = args.props.get("tags")
     tags = tags if isinstance(tags, Mapping) else {}
@@ -627,6 +660,22 @@ POLICIES: list[Policy] = [
         "Container instances receive secrets only as secure values.",
         CONTAINER_GROUP,
         _aci_secure_values,
+    ),
+    _policy(
+        "scoring-https-only",
+        "Scoring endpoints expose no plain-HTTP port: a public container group only 443 (its TLS "
+        "sidecar), the Azure ML inference router no insecure connections (dev may relax the former).",
+        frozenset({CONTAINER_GROUP, CLUSTER_EXTENSION}),
+        _scoring_https_only,
+        PolicyConfigSchema(
+            properties={
+                "allowHttp": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Relaxation for environment=dev container groups only (no TLS settings).",
+                }
+            }
+        ),
     ),
     _policy(
         "required-tags",

@@ -29,7 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scoring import __version__, formats, model_loader, telemetry
+from scoring import __version__, formats, model_loader, rules, telemetry
+from scoring.collector import Collector
 from scoring.contract import INVOCATIONS_PATH, LIVE_PATH, METADATA_PATH, OPENAPI_PATH, READY_PATH, SCORE_PATH
 from scoring.memory import Trimmer
 from scoring.model_loader import LoadedModel
@@ -43,11 +44,7 @@ log = logging.getLogger(telemetry.LOGGER_NAME)
 _JSON = b"application/json"
 _JSON_HEADER = (b"content-type", _JSON)
 _CLOSE = (b"connection", b"close")
-_OUT_OF_RANGE = RequestError(
-    422,
-    "out_of_range",
-    "the model cannot score these rows: some values are far outside the range it was trained on",
-)
+_OUT_OF_RANGE = RequestError(422, "out_of_range", rules.OUT_OF_RANGE)
 _NOT_READY = RequestError(503, "not_ready", "the model is not loaded yet")
 _MISSING_KEY = RequestError(401, "unauthorized", "missing header Authorization: Bearer <key>")
 _WRONG_KEY = RequestError(401, "unauthorized", "wrong API key in Authorization: Bearer <key>")
@@ -98,6 +95,7 @@ class ScoringService:
         self.expected_auth = None if self.token is None else b"Bearer " + self.token
         self.max_body = settings.max_body_bytes
         self.trimmer = Trimmer()
+        self.collector: Collector | None = None
 
     def install(self, loaded: LoadedModel) -> None:
         """Serve ``loaded``: keep it and pre-render the documents that describe it."""
@@ -130,8 +128,8 @@ class ScoringService:
 
     @asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        settings = self.settings
         if self.model is None:
-            settings = self.settings
             try:
                 loaded = model_loader.load_model(
                     settings.model_dir,
@@ -144,6 +142,8 @@ class ScoringService:
                 raise
             self.install(loaded)
         assert self.model is not None
+        if settings.collecting:
+            self.collector = _start_collector(settings, self.model)
         self.ready = True
         log.info("ready", extra={"model_name": self.model.name, "model_version": self.model.version})
         try:
@@ -151,6 +151,9 @@ class ScoringService:
         finally:
             self.ready = False
             log.info("shutting down")
+            if self.collector is not None:
+                self.collector.close()
+                self.collector = None
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -244,6 +247,11 @@ class ScoringService:
         answer = _answer(shape, result)
         if answer is None:
             return _OUT_OF_RANGE.status, _error_bytes(state, _OUT_OF_RANGE)
+        if (collector := self.collector) is not None:
+            # At most one random draw and a deque append of references (rows and result are
+            # fresh arrays per request, never changed afterwards). Here, not after the send:
+            # both ways of answering (the ASGI app, the protocol's direct path) come through.
+            collector.offer(rows, result, state.get("request_id", ""))
         return 200, answer
 
     def check_headers(self, content_type: bytes | None, length: bytes | None, encoding: bytes | None) -> str:
@@ -364,6 +372,25 @@ _ROUTES = (
     f"GET {READY_PATH}",
     f"GET {OPENAPI_PATH}",
 )
+
+
+def _start_collector(settings: Settings, loaded: LoadedModel) -> Collector | None:
+    """The collector the settings ask for; ``None`` (logged) if its folder cannot be used."""
+    assert settings.collect_dir is not None
+    try:
+        return Collector(
+            settings.collect_dir,
+            rate=settings.collect_rate,
+            features=loaded.features,
+            model_version=loaded.version,
+            max_queue=settings.collect_queue,
+            max_bytes=settings.collect_max_mb * 1024 * 1024,
+            flush_s=settings.collect_flush_s,
+        )
+    except OSError as exc:
+        # Scoring matters more than collecting: serve, and say loudly why nothing is collected.
+        log.error("SCORING_COLLECT_DIR cannot be used (%s): collection stays off", exc)
+        return None
 
 
 def _answer(shape: str, result: npt.NDArray[np.float64]) -> bytes | None:

@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from scoring.rules import column_problem, text_value
 from scoring.validation import (
     FloatArray,
     RequestError,
     check_count,
-    column_problem,
     default_rows,
     invalid,
     kind,
@@ -229,10 +228,7 @@ def csv_rows(body: bytes, features: Sequence[str], max_rows: int) -> FloatArray:
             raise invalid(f"CSV row {i + 1} has {len(line)} values, expected {len(header)}")
         for j, position in enumerate(order):
             try:
-                value = float(line[position])
-            except ValueError:
-                raise invalid(f"CSV row {i + 1}, column {features[j]} is not a number") from None
-            if not math.isfinite(value):
-                raise invalid(f"CSV row {i + 1}, column {features[j]} is not a finite number")
-            rows[i, j] = value
+                rows[i, j] = text_value(line[position])
+            except ValueError as reason:
+                raise invalid(f"CSV row {i + 1}, column {features[j]} {reason}") from None
     return rows

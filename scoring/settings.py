@@ -26,6 +26,11 @@ DEFAULT_BODY_TIMEOUT_S = 30.0
 DEFAULT_KEEP_ALIVE_S = 5.0  # uvicorn's default
 # Each connection may hold up to SCORING_MAX_BODY_BYTES while its body arrives.
 DEFAULT_MAX_CONNECTIONS = 256
+# Production data collection (scoring/collector.py; docs/monitoring.md): off unless asked for.
+DEFAULT_COLLECT_RATE = 0.0
+DEFAULT_COLLECT_QUEUE = 1000  # requests waiting for the writer thread (each holds its rows)
+DEFAULT_COLLECT_MAX_MB = 512
+DEFAULT_COLLECT_FLUSH_S = 10.0
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -60,6 +65,16 @@ class Settings:
             between requests (uvicorn's ``timeout_keep_alive``).
         max_connections: ``SCORING_MAX_CONNECTIONS``: open connections (and requests in
             progress) above which requests get ``503`` (uvicorn's ``limit_concurrency``).
+        collect_rate: ``SCORING_COLLECT_RATE``: the share of answered requests whose rows and
+            predictions are collected: ``0`` off (the default), ``1`` all, between: sampled.
+        collect_dir: ``SCORING_COLLECT_DIR``: where collected rows are written (needed when
+            ``collect_rate`` is above 0).
+        collect_queue: ``SCORING_COLLECT_QUEUE``: requests waiting to be written; more are
+            dropped and counted.
+        collect_max_mb: ``SCORING_COLLECT_MAX_MB``: the most megabytes of collection files in
+            ``collect_dir``; past it new rows are dropped and counted.
+        collect_flush_s: ``SCORING_COLLECT_FLUSH_S``: the longest a collected request waits
+            before it is written.
     """
 
     model_dir: Path
@@ -76,6 +91,11 @@ class Settings:
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    collect_rate: float = DEFAULT_COLLECT_RATE
+    collect_dir: Path | None = None
+    collect_queue: int = DEFAULT_COLLECT_QUEUE
+    collect_max_mb: int = DEFAULT_COLLECT_MAX_MB
+    collect_flush_s: float = DEFAULT_COLLECT_FLUSH_S
 
     def __post_init__(self) -> None:
         if self.max_rows < 1:
@@ -102,6 +122,32 @@ class Settings:
                 raise SettingsError(f"{name} must be a number of seconds in (0, 3600], got {seconds}")
         if self.max_connections < 1:
             raise SettingsError(f"SCORING_MAX_CONNECTIONS must be at least 1, got {self.max_connections}")
+        self._check_collection()
+
+    def _check_collection(self) -> None:
+        if not 0 <= self.collect_rate <= 1:  # NaN fails too
+            raise SettingsError(
+                "SCORING_COLLECT_RATE must be a number from 0 (off) to 1 (every request), "
+                f"got {self.collect_rate}"
+            )
+        if self.collect_rate > 0 and self.collect_dir is None:
+            raise SettingsError(
+                f"SCORING_COLLECT_RATE is {self.collect_rate} but SCORING_COLLECT_DIR is not set: "
+                "name the folder the collected rows go to, or set the rate to 0"
+            )
+        if self.collect_queue < 1:
+            raise SettingsError(f"SCORING_COLLECT_QUEUE must be at least 1, got {self.collect_queue}")
+        if self.collect_max_mb < 1:
+            raise SettingsError(f"SCORING_COLLECT_MAX_MB must be at least 1, got {self.collect_max_mb}")
+        if not 0 < self.collect_flush_s <= 3600:
+            raise SettingsError(
+                "SCORING_COLLECT_FLUSH_S must be a number of seconds in (0, 3600], "
+                f"got {self.collect_flush_s}"
+            )
+
+    @property
+    def collecting(self) -> bool:
+        return self.collect_rate > 0
 
     @property
     def auth_enabled(self) -> bool:
@@ -144,6 +190,11 @@ class Settings:
             body_timeout_s=_float(env, "SCORING_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S),
             keep_alive_s=_float(env, "SCORING_KEEP_ALIVE_S", DEFAULT_KEEP_ALIVE_S),
             max_connections=_int(env, "SCORING_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
+            collect_rate=_rate(env, "SCORING_COLLECT_RATE", DEFAULT_COLLECT_RATE),
+            collect_dir=Path(d) if (d := _optional(env, "SCORING_COLLECT_DIR")) else None,
+            collect_queue=_int(env, "SCORING_COLLECT_QUEUE", DEFAULT_COLLECT_QUEUE),
+            collect_max_mb=_int(env, "SCORING_COLLECT_MAX_MB", DEFAULT_COLLECT_MAX_MB),
+            collect_flush_s=_float(env, "SCORING_COLLECT_FLUSH_S", DEFAULT_COLLECT_FLUSH_S),
         )
 
 
@@ -171,6 +222,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)  # NaN and infinities fail the range check of __post_init__
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)  # out of [0, 1] and NaN fail the range check of __post_init__
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a number from 0 (off) to 1 (every request), got {raw!r}"
+        ) from None
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from scoring.rules import NOT_FINITE, column_problem
+
 FloatArray = npt.NDArray[np.float64]
 _LIST = {list}
 _chain = itertools.chain.from_iterable
@@ -162,7 +164,7 @@ def matrix(
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise invalid(f"{name(i, j)} must be a number, got {kind(value)}")
             if isinstance(value, float) and not np.isfinite(value):
-                raise invalid(f"{name(i, j)} is not a finite number")
+                raise invalid(f"{name(i, j)} {NOT_FINITE}")
     # Every value is an int (orjson's are 64-bit) or a finite float: the conversion is exact.
     return np.array(data, dtype=np.float64).reshape(len(data), n_features)
 
@@ -179,22 +181,6 @@ def reorder(columns: Any, features: Sequence[str], where: str) -> list[int]:
     if missing or unknown:
         raise invalid(column_problem(missing, unknown, features))
     return [positions[f] for f in features]
-
-
-def column_problem(missing: Sequence[str], unknown: Sequence[str], features: Sequence[str]) -> str:
-    parts = []
-    if missing:
-        parts.append(f"missing column(s) {', '.join(missing)}")
-    if unknown:
-        parts.append(f"unknown column(s) {', '.join(_short(c) for c in unknown[:5])}")
-        if len(unknown) > 5:
-            parts[-1] += f" and {len(unknown) - 5} more"
-    return "; ".join(parts) + f": the model takes {', '.join(features)}"
-
-
-def _short(name: str) -> str:
-    """A client's column name, quoted and cut short (named so the client can find it)."""
-    return repr(name[:40] + ("..." if len(name) > 40 else ""))
 
 
 _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (

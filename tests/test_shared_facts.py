@@ -133,6 +133,7 @@ ROOT_HOMES = {
     "infra/config.py",
     "infra/__main__.py",  # run by Pulumi with infra/ on sys.path
     "policy/__main__.py",  # run by the Pulumi CLI as the policy pack
+    "scoring/batch/parallel/entry.py",  # run by Azure ML's parallel job as a script
     "bench/infra_mocks.py",
     "bench/scoring_load.py",
 }
@@ -330,3 +331,37 @@ def test_the_resource_tags() -> None:
         assert infra_name == policy_name, (
             f"the {fact} tag: infra/tags.py writes {infra_name!r}, policy/baseline.py reads {policy_name!r}"
         )
+
+
+# --- the production data collection files ------------------------------------------------------
+
+
+def test_the_collection_file_format() -> None:
+    from model.monitor import SUMMARY_FILE as MODEL_SUMMARY
+    from model.monitor_data import _COLLECTED_KEYS
+    from model.monitor_data import COLLECT_SUFFIX as MODEL_SUFFIX
+    from pipelines.local.monitor import SUMMARY_FILE as PIPELINES_SUMMARY
+    from scoring.collector import COLLECT_SUFFIX as SCORING_SUFFIX
+    from scoring.collector import COLUMNS
+
+    assert_same(
+        "the collection files' suffix",
+        {
+            "scoring/collector.py COLLECT_SUFFIX": SCORING_SUFFIX,
+            "model/monitor_data.py COLLECT_SUFFIX": MODEL_SUFFIX,
+        },
+    )
+    assert_same(
+        "the collection files' columns",
+        {
+            "scoring/collector.py COLUMNS": set(COLUMNS),
+            "model/monitor_data.py _COLLECTED_KEYS": set(_COLLECTED_KEYS),
+        },
+    )
+    assert_same(
+        "the monitor's summary file",
+        {
+            "model/monitor.py SUMMARY_FILE": MODEL_SUMMARY,
+            "pipelines/local/monitor.py SUMMARY_FILE": PIPELINES_SUMMARY,
+        },
+    )

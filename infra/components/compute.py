@@ -1,4 +1,4 @@
-"""TrainingCompute: the AML compute cluster the training pipeline runs on."""
+"""TrainingCompute: an AML compute cluster: the training pipeline's, and the batch scoring job's."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class TrainingComputeArgs:
     # With the workspace's managed network the nodes live in it and need no public IP
     # (docs/infra.md, "Network isolation"); a public workspace keeps Azure's default.
     node_public_ip: bool = True
+    description: str = "Training cluster for the diabetes pipeline (scales to zero)."
 
 
 def iso_duration(seconds: int) -> str:
@@ -70,7 +71,7 @@ class TrainingCompute(pulumi.ComponentResource):
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 disable_local_auth=True,
-                description="Training cluster for the diabetes pipeline (scales to zero).",
+                description=args.description,
                 properties=ml.AmlComputePropertiesArgs(
                     vm_size=args.vm_size,
                     vm_priority=(

@@ -38,7 +38,10 @@ def resolve_champion(
     elif source == "qa":
         qa = workspaces.outputs("qa")
         champion = (
-            qa_deploy.serving_version(qa.scoring_uri, api_key=qa_deploy.scoring_key(stack_name("qa")))
+            qa_deploy.serving_version(
+                qa_deploy.require_https(qa.scoring_uri, stack_name("qa")),
+                api_key=qa_deploy.scoring_key(stack_name("qa")),
+            )
             if qa.scoring_uri
             else None
         )

@@ -69,6 +69,11 @@ class AzureMLOps(ModelStore, Protocol):
     def endpoint_key(self, endpoint_name: str) -> str: ...
     def deployment_logs(self, endpoint_name: str, name: str, lines: int) -> str: ...
 
+    # model monitoring
+    def create_or_update_schedule(self, schedule: Any) -> Any:
+        """Create or update a schedule (the model monitor), waited for."""
+        ...
+
 
 def _not_found(call: Any) -> Any | None:
     from azure.core.exceptions import ResourceNotFoundError
@@ -177,6 +182,10 @@ class MLClientOps:
         return str(
             self.client.online_deployments.get_logs(name=name, endpoint_name=endpoint_name, lines=lines)
         )
+
+    def create_or_update_schedule(self, schedule: Any) -> Any:
+        # Learn, how-to-monitor-model-performance: ml_client.schedules.begin_create_or_update(model_monitor)
+        return self.client.schedules.begin_create_or_update(schedule).result()
 
 
 class RegistryOps:

@@ -12,6 +12,11 @@ stack settings the program reads and runs ``up`` with the policy pack (Automatio
    (CI checkouts are thrown away, so the settings set here do not outlive the job);
 3. wait until ``/health/ready`` reports the new version, then the smoke test.
 
+qa serves HTTPS only (a TLS sidecar; docs/infra.md, "TLS for qa scoring"): every call here goes to
+``https://<the certificate's name>/...`` and verifies the certificate (httpx's default), and a
+``scoringUri`` that is not HTTPS is refused before the API key is sent anywhere
+(:func:`require_https`).
+
 The API key (stack secret ``azure-mlops:scoringApiKey``) is read for the smoke test, never printed.
 """
 
@@ -65,6 +70,17 @@ def scoring_key(stack_name: str) -> str | None:
 def _key_headers(key: str | None) -> dict[str, str]:
     """``/health/ready`` names the model only to callers with the key (docs/scoring.md)."""
     return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def require_https(scoring_uri: str, stack: str) -> str:
+    """``scoring_uri``, unless it is not HTTPS: the API key and the rows never travel in plain text."""
+    if not scoring_uri.startswith("https://"):
+        raise AzurePathError(
+            f"stack {stack} serves {scoring_uri}, not HTTPS: qa serves HTTPS only. Set "
+            "containerInstance.sslCname and the secret settings aciSslCertPem/aciSslKeyPem and run "
+            f"`pulumi up --stack {stack}` (docs/infra.md, 'TLS for qa scoring')"
+        )
+    return scoring_uri
 
 
 def base_url(scoring_uri: str) -> str:
@@ -145,7 +161,8 @@ def deploy(
             f"{recorded[0]!r}/{recorded[1]!r} after the deploy, not {image_setting!r}/{model.version!r} "
             "(the next `pulumi up` would not keep it)"
         )
-    return QaDeployResult(scoring_uri=outputs.scoring_uri, image=image_setting, api_key=api_key(stack))
+    uri = require_https(outputs.scoring_uri, str(stack.name))
+    return QaDeployResult(scoring_uri=uri, image=image_setting, api_key=api_key(stack))
 
 
 def serving_version(

@@ -163,7 +163,7 @@ def smoke(env: str) -> str:
 
 def _smoke_qa() -> str:
     outputs = workspaces.outputs("qa")
-    uri = require(outputs, "scoring_uri")
+    uri = qa_deploy.require_https(require(outputs, "scoring_uri"), stack_name("qa"))
     key = qa_deploy.scoring_key(stack_name("qa"))
     serving = qa_deploy.serving_version(uri, api_key=key)
     if serving is None:

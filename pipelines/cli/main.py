@@ -5,7 +5,18 @@ Add a command to the module of its group (or a new module with its own ``app``),
 
 import typer
 
-from pipelines.cli import deploy, endpoint, image, infra, preflight, run, stacks
+from pipelines.cli import (
+    deploy,
+    endpoint,
+    image,
+    infra,
+    monitor,
+    preflight,
+    run,
+    score_batch,
+    stacks,
+    traffic,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -22,6 +33,9 @@ def main() -> None:
 app.add_typer(run.app)  # run, train
 app.add_typer(deploy.app)  # deploy, smoke-test, promote, rollback
 app.add_typer(preflight.app)  # preflight
+app.add_typer(score_batch.app)  # score-batch
+app.add_typer(monitor.app)  # monitor
+app.add_typer(traffic.app)  # traffic
 app.add_typer(endpoint.app, name="endpoint")
 app.add_typer(image.app, name="image")
 app.add_typer(infra.app, name="infra")

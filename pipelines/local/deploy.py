@@ -9,6 +9,7 @@ from pipelines.errors import MlopsError
 from pipelines.local import endpoint as local_endpoint
 from pipelines.local.endpoint import EndpointRecord
 from pipelines.local.registry import LocalRegistry
+from pipelines.local.state import StatePaths
 from pipelines.smoke import SmokeResult, smoke_test
 
 
@@ -39,10 +40,31 @@ def deploy(
     chosen = pick_version(registry, name, version)
     model = registry.get(name, chosen)
     record = local_endpoint.deploy(
-        model.path, name=name, version=chosen, state_dir=registry.state.endpoint_dir, progress=progress
+        model.path,
+        name=name,
+        version=chosen,
+        state_dir=registry.state.endpoint_dir,
+        progress=progress,
+        extra_env=collection_env(registry.state),
     )
     registry.set_production(name, chosen)
     return record
+
+
+def collection_env(state: StatePaths) -> dict[str, str]:
+    """The scoring service's collection settings for the local endpoint (config/monitor.yaml)."""
+    from model.monitor_config import MonitorConfigError, load_monitor_config
+
+    try:
+        collection = load_monitor_config().collection
+    except MonitorConfigError as error:
+        raise MlopsError(str(error)) from None
+    return {
+        "SCORING_COLLECT_RATE": str(collection.rate),
+        "SCORING_COLLECT_DIR": str(state.collected_dir),
+        "SCORING_COLLECT_FLUSH_S": str(collection.flush_seconds),
+        "SCORING_COLLECT_MAX_MB": str(collection.max_mb),
+    }
 
 
 def running(registry: LocalRegistry) -> EndpointRecord | None:

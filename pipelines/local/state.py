@@ -53,3 +53,13 @@ class StatePaths:
     def endpoint_dir(self) -> Path:
         """The local scoring endpoint's record and logs."""
         return self.root / "endpoint"
+
+    @property
+    def collected_dir(self) -> Path:
+        """What the local endpoint collects: its requests' rows and predictions (docs/monitoring.md)."""
+        return self.root / "collected"
+
+    @property
+    def monitor_dir(self) -> Path:
+        """The drift reports of ``mlops monitor --env local``, one folder per check."""
+        return self.root / "monitor"

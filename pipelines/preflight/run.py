@@ -82,7 +82,8 @@ def preflight(stack: DeclaredStack, facts: SubscriptionFacts, subscription_id: s
                 "settings",
                 "stack settings",
                 "the stack file lacks " + ", ".join(stack.stand_ins) + " (stood in for this check)",
-                "set them as docs/infra.md 'TLS for prod scoring' says (`pulumi up` refuses prod without)",
+                "set them as docs/infra.md 'TLS for qa scoring' and 'TLS for prod scoring' say "
+                "(`pulumi up` refuses qa and prod without)",
             )
         )
     principal = facts.principal()

@@ -63,10 +63,12 @@ def test_components_name_one_base_image_by_a_dated_tag():
     assert DATED_TAG.match(image), f"{image}: floating: each workspace builds on what it names that day"
 
 
-def test_azure_ml_uploads_only_the_model_package_and_its_config(tmp_path: Path):
+def test_azure_ml_uploads_only_the_model_and_scoring_packages_and_the_config(tmp_path: Path):
     uploaded = train_env.code_snapshot(tmp_path)
     model_files = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "model").glob("*.py"))
-    assert uploaded == ["config/train.yaml", *model_files]
+    scoring_files = [f for f in train_env.git_files(REPO_ROOT) if f.startswith("scoring/")]
+    assert uploaded == sorted(["config/train.yaml", *model_files, *scoring_files])
+    assert "scoring/batch/parallel/entry.py" in uploaded  # the batch scoring job's entry script
     assert (tmp_path / "model" / "train.py").read_bytes() == (REPO_ROOT / "model" / "train.py").read_bytes()
 
 

@@ -103,7 +103,7 @@ def test_the_offline_run_says_what_it_stood_in(runs: dict[str, OfflineRun]) -> N
         "azure-mlops:aksSslCertPem",
         "azure-mlops:aksSslKeyPem",
     )
-    assert runs["qa"].stand_ins == ()
+    assert runs["dev"].stand_ins == ()  # qa's: tests/infra/test_aci_tls.py
 
 
 def _prod_aks(**extra: object) -> dict[str, object]:

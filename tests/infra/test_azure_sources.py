@@ -87,3 +87,9 @@ def test_the_base_image_has_its_row() -> None:
     images = {spec["environment"]["image"] for spec in specs if "environment" in spec}
     assert len(images) == 1
     assert images <= CODE_SPANS
+
+
+def test_the_qa_tls_sidecar_image_has_its_row() -> None:
+    from infra.config import TLS_PROXY_IMAGE
+
+    assert TLS_PROXY_IMAGE in CODE_SPANS

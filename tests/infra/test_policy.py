@@ -33,7 +33,7 @@ def test_every_stack_passes_its_pack_config(
 
 def test_prod_runs_without_relaxations() -> None:
     assert load_pack_config("prod") == {} and load_pack_config("qa") == {}
-    assert set(load_pack_config("dev")) == DEV_RELAXED
+    assert set(load_pack_config("dev")) == DEV_RELAXED | DEV_RELAXED_WITH_ACI
 
 
 DEV_RELAXED = {
@@ -43,6 +43,8 @@ DEV_RELAXED = {
     "network-default-deny",
     "workspace-managed-network",
 }
+# dev's container group is off by default: its HTTP relaxation applies once it is enabled
+DEV_RELAXED_WITH_ACI = {"scoring-https-only"}
 
 
 def test_dev_relaxations_are_exactly_what_strict_mode_reports(runs: dict[str, OfflineRun]) -> None:
@@ -172,6 +174,19 @@ MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
         "core-mlw",
         {"managedNetwork.isolationMode": "AllowInternetOutbound"},
     ),
+    (
+        "scoring-https-only",
+        "qa",
+        "scoring-aci",
+        {"ipAddress.ports": [{"port": 443, "protocol": "TCP"}, {"port": 5001, "protocol": "TCP"}]},
+    ),
+    ("scoring-https-only", "qa", "scoring-aci", {"ipAddress.ports": [{"port": 80, "protocol": "TCP"}]}),
+    (
+        "scoring-https-only",
+        "prod",
+        "serving-azureml",
+        {"configurationSettings.allowInsecureConnections": "True"},
+    ),
     ("required-tags", "prod", "core-st", {"tags.owner": None}),
     ("required-tags", "dev-pr42", "core-rg", {"tags.expires-at": "soon"}),
 ]
@@ -252,6 +267,20 @@ def test_every_policy_has_an_insecure_example() -> None:
     stack_policies = {"aks-azureml-trusted-access"}  # its own test above
     assert {m[0] for m in MUTATIONS} | stack_policies == POLICY_NAMES
     assert len(POLICIES) == len(POLICY_NAMES)
+
+
+def test_a_plain_http_container_group_is_relaxed_in_dev_only() -> None:
+    """dev's container group without TLS settings: allowed by dev's pack config, refused strictly
+    and for any other environment's tag."""
+    run = run_stack("dev", overrides={"azure-mlops:containerInstance": {"enabled": True}})
+    resources = to_check(run)
+    assert check_resources(resources, load_pack_config("dev")) == []
+    strict = {(v.policy, v.resource_name) for v in check_resources(resources)}
+    assert ("scoring-https-only", "scoring-aci") in strict
+    (group,) = [r for r in resources if r.name == "scoring-aci"]
+    as_qa = ResourceToCheck(group.type, group.name, group.urn, _retagged(group.props, "qa"))
+    (violation,) = check_resources([as_qa], load_pack_config("dev"))
+    assert violation.policy == "scoring-https-only" and "[5001]" in violation.message
 
 
 def test_disabled_policies_are_skipped(runs: dict[str, OfflineRun]) -> None:

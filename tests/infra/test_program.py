@@ -35,6 +35,10 @@ COMPUTE = {
     ("azure-mlops:infra:TrainingCompute", "training"),
     ("azure-native:machinelearningservices:Compute", "training-cluster"),
 }
+BATCH = {
+    ("azure-mlops:infra:TrainingCompute", "batch"),
+    ("azure-native:machinelearningservices:Compute", "batch-cluster"),
+}
 ACI = {
     ("azure-mlops:infra:ContainerInstanceServing", "scoring"),
     ("azure-native:managedidentity:UserAssignedIdentity", "scoring-id"),
@@ -70,8 +74,8 @@ NETWORK = {
 }
 EXPECTED = {
     "dev": CORE | COMPUTE,
-    "qa": CORE | ACI,
-    "prod": CORE | AKS | NETWORK,
+    "qa": CORE | ACI | BATCH,
+    "prod": CORE | AKS | NETWORK | BATCH,
     "dev-pr42": CORE | COMPUTE,
 }
 
@@ -83,14 +87,16 @@ OPTIONAL_OUTPUTS = {
     "qa": {
         *REGISTRY_OUTPUTS,
         "containerGroupName",
+        "containerGroupFqdn",
         "scoringFqdn",
         "scoringUri",
         "scoringIdentityId",
         "scoringIdentityClientId",
         "scoringImage",
         "scoringModelVersion",
+        "batchComputeName",
     },
-    "prod": {*REGISTRY_OUTPUTS, "aksClusterName", "kubernetesComputeName", "scoringFqdn"},
+    "prod": {*REGISTRY_OUTPUTS, "aksClusterName", "kubernetesComputeName", "scoringFqdn", "batchComputeName"},
 }
 
 
@@ -263,11 +269,32 @@ def test_training_cluster(runs: dict[str, OfflineRun]) -> None:
     }
 
 
+@pytest.mark.parametrize(("stack", "public_ip"), [("qa", True), ("prod", False)])
+def test_batch_cluster_scales_to_zero(runs: dict[str, OfflineRun], stack: str, public_ip: bool) -> None:
+    (compute,) = [
+        r
+        for r in runs[stack].of_type("azure-native:machinelearningservices:Compute")
+        if r.name == "batch-cluster"
+    ]
+    props = compute.plain_inputs["properties"]
+    assert compute.plain_inputs["computeName"] == "batch-cluster"
+    assert props["computeType"] == "AmlCompute" and props["disableLocalAuth"] is True
+    assert props["description"].startswith("Batch scoring cluster")
+    inner = props["properties"]
+    assert inner["scaleSettings"] == {
+        "minNodeCount": 0,
+        "maxNodeCount": 2,
+        "nodeIdleTimeBeforeScaleDown": "PT5M",
+    }
+    assert inner["enableNodePublicIp"] is public_ip  # prod: the managed network's nodes have none
+
+
 def test_container_instance(runs: dict[str, OfflineRun]) -> None:
     run = runs["qa"]
     group = run.one("azure-native:containerinstance:ContainerGroup").plain_inputs
     registry = run.one("azure-native:containerregistry:Registry").plain_inputs["registryName"]
-    (container,) = group["containers"]
+    container, proxy = group["containers"]  # the TLS sidecar: tests/infra/test_aci_tls.py
+    assert (container["name"], proxy["name"]) == ("scoring", "tls-proxy")
     assert container["image"] == f"{registry}.azurecr.io/diabetes-scoring:placeholder"
     (credential,) = group["imageRegistryCredentials"]
     assert credential["server"] == f"{registry}.azurecr.io"
@@ -284,7 +311,7 @@ def test_container_instance(runs: dict[str, OfflineRun]) -> None:
     }
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert group["ipAddress"]["dnsNameLabel"].startswith("mlops-qa-")
-    assert group["ipAddress"]["ports"] == [{"port": 5001, "protocol": "TCP"}]
+    assert group["ipAddress"]["ports"] == [{"port": 443, "protocol": "TCP"}]
     raw_env = run.one("azure-native:containerinstance:ContainerGroup").inputs["containers"]
     assert is_secret(raw_env)  # the secure values make the whole list secret in the engine
 
@@ -327,8 +354,11 @@ def test_aks_cluster_extension_and_attach(runs: dict[str, OfflineRun]) -> None:
     assert ext["extensionType"] == "Microsoft.AzureML.Kubernetes"
     assert ext["configurationSettings"]["enableInference"] == "True"
     assert ext["clusterName"] == "aks-mlops-prod"
-    compute = run.one("azure-native:machinelearningservices:Compute").plain_inputs
-    assert compute["properties"]["computeType"] == "Kubernetes"
+    (compute,) = [  # beside the batch scoring cluster (AmlCompute)
+        r.plain_inputs
+        for r in run.of_type("azure-native:machinelearningservices:Compute")
+        if r.plain_inputs["properties"]["computeType"] == "Kubernetes"
+    ]
     assert compute["properties"]["resourceId"].endswith("/managedClusters/aks-mlops-prod")
 
 

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from infra.config import ConfigError, Settings, parse_settings, read_stack_file, yaml_config_to_raw
-from infra.offline import SECRET_STAND_INS, run_stack
+from infra.offline import ACI_SECRET_STAND_INS, SECRET_STAND_INS, run_stack
 
 CERT = SECRET_STAND_INS["azure-mlops:aksSslCertPem"]
 KEY = SECRET_STAND_INS["azure-mlops:aksSslKeyPem"]
-TLS_SECRETS = frozenset({"azure-mlops:aksSslCertPem", "azure-mlops:aksSslKeyPem"})
+TLS_SECRETS = frozenset({*SECRET_STAND_INS, *ACI_SECRET_STAND_INS})
 
 
 def raw(stack: str = "dev", **overrides: object) -> dict[str, str]:
@@ -22,30 +22,28 @@ def raw(stack: str = "dev", **overrides: object) -> dict[str, str]:
 
 
 def with_tls(values: dict[str, str], cname: str = "scoring.ml.example.com") -> dict[str, str]:
-    """Prod values with the TLS settings an operator adds (the committed file leaves them out)."""
-    aks = json.loads(values["azure-mlops:aks"])
-    return {
-        **values,
-        "azure-mlops:aks": json.dumps({**aks, "sslCname": cname}),
-        "azure-mlops:aksSslCertPem": CERT,
-        "azure-mlops:aksSslKeyPem": KEY,
-    }
+    """qa or prod values with the TLS settings an operator adds (the committed files leave them out)."""
+    if "azure-mlops:aks" in values:
+        key, secrets = "azure-mlops:aks", SECRET_STAND_INS
+    else:
+        key, secrets = "azure-mlops:containerInstance", ACI_SECRET_STAND_INS
+    return {**values, key: json.dumps({**json.loads(values[key]), "sslCname": cname}), **secrets}
 
 
 def parse(stack: str, values: dict[str, str]) -> Settings:
-    return parse_settings(stack, values, TLS_SECRETS if stack == "prod" else frozenset())
+    return parse_settings(stack, values, TLS_SECRETS if stack in ("qa", "prod") else frozenset())
 
 
 @pytest.mark.parametrize("stack", ["dev", "qa", "prod"])
 def test_committed_stack_files_are_valid(stack: str) -> None:
     values = raw(stack)
-    settings = parse(stack, with_tls(values) if stack == "prod" else values)
+    settings = parse(stack, values if stack == "dev" else with_tls(values))
     assert settings.environment == stack
     assert not settings.short_lived and settings.expires_at is None
 
 
 def test_per_environment_topology_defaults() -> None:
-    dev, qa, prod = (parse(s, with_tls(raw(s)) if s == "prod" else raw(s)) for s in ("dev", "qa", "prod"))
+    dev, qa, prod = (parse(s, raw(s) if s == "dev" else with_tls(raw(s))) for s in ("dev", "qa", "prod"))
     assert (dev.compute_enabled, dev.container_instance_enabled, dev.aks_enabled) == (
         True,
         False,
@@ -61,6 +59,13 @@ def test_per_environment_topology_defaults() -> None:
         False,
         True,
     )
+    # the batch scoring cluster: qa and prod, scaling to zero
+    assert (dev.batch_compute_enabled, qa.batch_compute_enabled, prod.batch_compute_enabled) == (
+        False,
+        True,
+        True,
+    )
+    assert (qa.batch_compute.min_nodes, prod.batch_compute.max_nodes) == (0, 2)
 
 
 @pytest.mark.parametrize(
@@ -75,6 +80,9 @@ def test_per_environment_topology_defaults() -> None:
         ("dev", {"compute": {"minNodes": 3, "maxNodes": 2}}, ["minNodes (3) must not exceed"]),
         ("dev", {"compute": {"lowPriorty": True}}, ["azure-mlops:compute.lowPriorty: unknown"]),
         ("dev", {"computee": {}}, ["azure-mlops:computee: unknown setting"]),
+        ("qa", {"batchCompute": {"minNodes": 1}}, ["azure-mlops:batchCompute.minNodes", "0"]),
+        ("prod", {"batchCompute": {"maxNodes": 0}}, ["azure-mlops:batchCompute.maxNodes"]),
+        ("qa", {"batchCompute": {"vmSize": "big"}}, ["azure-mlops:batchCompute.vmSize", "'big'"]),
         ("dev", {"aks": {"enabled": True}}, ["aks.enabled: true is not allowed", "allowed: false"]),
         ("prod", {"aks": {"enabled": False}}, ["aks.enabled", "allowed: true"]),
         ("qa", {"containerInstance": {"enabled": False}}, ["containerInstance.enabled"]),
@@ -148,17 +156,17 @@ def test_long_lived_stacks_refuse_an_expiry(stack: str) -> None:
 
 
 def test_api_key_must_be_a_secret_and_is_never_echoed() -> None:
-    values = raw("qa")
+    values = with_tls(raw("qa"))
     values["azure-mlops:scoringApiKey"] = "plain-text-key-1234567890"
-    with pytest.raises(ConfigError, match="--secret") as err:
-        parse_settings("qa", values)
+    with pytest.raises(ConfigError, match="scoringApiKey is stored in plain text") as err:
+        parse_settings("qa", values, TLS_SECRETS)
     assert "plain-text-key" not in str(err.value)
     values["azure-mlops:scoringApiKey"] = "short"
     with pytest.raises(ConfigError, match="scoringApiKey") as err:
-        parse_settings("qa", values, {"azure-mlops:scoringApiKey"})
+        parse_settings("qa", values, {"azure-mlops:scoringApiKey", *TLS_SECRETS})
     assert "short" not in str(err.value).replace("scoringApiKey", "")
     values["azure-mlops:scoringApiKey"] = "a-long-enough-secret-key"
-    settings = parse_settings("qa", values, {"azure-mlops:scoringApiKey"})
+    settings = parse_settings("qa", values, {"azure-mlops:scoringApiKey", *TLS_SECRETS})
     assert settings.scoring_api_key is not None
     assert "a-long-enough" not in repr(settings)
 

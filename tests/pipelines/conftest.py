@@ -21,8 +21,9 @@ def qa_outputs() -> dict[str, Any]:
     return outputs_dict(
         "qa",
         containerGroupName="aci-mlops-qa",
-        scoringFqdn="mlops-qa.westeurope.azurecontainer.io",
-        scoringUri="http://mlops-qa.westeurope.azurecontainer.io:5001/score",
+        containerGroupFqdn="mlops-qa.westeurope.azurecontainer.io",
+        scoringFqdn="scoring-qa.ml.example.com",
+        scoringUri="https://scoring-qa.ml.example.com/score",
         scoringIdentityId="/subscriptions/x/aci-identity",
         scoringIdentityClientId="aci-client",
     )

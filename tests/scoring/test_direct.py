@@ -367,3 +367,30 @@ def test_other_requests_go_through_the_app(connection: Any, request_bytes: bytes
     writes = connection(body)
     status, _, answer = parse(b"".join(writes))
     assert status == 200, answer
+
+
+def test_the_direct_path_collects_what_it_answered(settings: Settings, tmp_path: Path) -> None:
+    from tests.scoring.test_collector import read_rows
+
+    folder = tmp_path / "collected"
+    collecting = Settings(
+        model_dir=settings.model_dir,
+        api_key=KEY,
+        collect_rate=1.0,
+        collect_dir=folder,
+        collect_flush_s=0.05,
+    )
+    app = create_app(collecting, model=load_model(settings.model_dir))
+    direct = direct_scorer(app)
+    assert direct is not None
+    good, wrong_width = orjson.dumps({"data": [ROW, ROW]}), orjson.dumps({"data": [[1.0]]})
+
+    async def run() -> list[Any]:
+        async with running(app):  # the lifespan starts the collector and writes what it queued
+            return [direct("/score", headers(body), body) for body in (good, wrong_width)]
+
+    (status, _, answer), (refused, _, _) = asyncio.run(run())
+    assert (status, refused) == (200, 422)
+    collected = read_rows(folder)
+    assert [r["request_id"] for r in collected] == ["req-1"] * 2
+    assert [r["prediction"] for r in collected] == orjson.loads(answer)["result"]

@@ -272,3 +272,26 @@ def test_long_output_keeps_its_tail_and_non_pr_builds_do_nothing(tmp_path: Path)
     assert module.main(["--title", "t", "--file", str(out)], env={}) == 0
     with pytest.raises(ValueError, match="non-https"):
         module._request("token")("GET", "http://insecure", None)
+
+
+def test_the_prod_stage_runs_on_the_prod_pool_parameter_hosted_by_default() -> None:
+    """With managed isolation, prod's workspace answers only inside its network (docs/ci.md)."""
+    [parameter] = [p for p in PIPELINES["main"]["parameters"] if p["name"] == "prodPool"]
+    assert parameter["default"] == "Azure Pipelines"  # the Microsoft-hosted pool's name
+    [job] = stage("main", "prod")["jobs"]
+    assert job["pool"]["name"] == "${{ parameters.prodPool }}"
+    assert job["pool"]["${{ if eq(parameters.prodPool, 'Azure Pipelines') }}"] == {"vmImage": "ubuntu-24.04"}
+    others = [j for s in PIPELINES["main"]["stages"] if s["stage"] != "prod" for j in s["jobs"]]
+    assert all("prodPool" not in str(j.get("pool", "")) for j in others)
+
+
+def test_the_chain_retrains_weekly_and_on_drift_and_follows_prod_with_the_monitor() -> None:
+    main = PIPELINES["main"]
+    assert main["schedules"][0]["always"] == "true"
+    assert main["resources"]["webhooks"] == [
+        {"webhook": "modelDrift", "connection": "azure-mlops-model-drift"}
+    ]
+    [job] = stage("main", "prod")["jobs"]
+    commands = [p["script"] for p in azure_steps(job)]
+    smoke = commands.index("mlops smoke-test --env prod")
+    assert commands[smoke + 1] == "mlops monitor --env prod --schedule"

@@ -184,7 +184,14 @@ def test_the_deploy_chain_runs_in_order() -> None:
     assert order.index("Keep the image qa serves") < order.index("pulumi/actions@v7")
     assert order.index("pulumi/actions@v7") < order.index("Build and push the scoring image")
     prod_runs = [s["run"] for s in steps(main["prod"]) if "mlops" in s.get("run", "")]
-    assert [r.split()[1] for r in prod_runs] == ["preflight", "promote", "deploy", "smoke-test", "rollback"]
+    assert [r.split()[1] for r in prod_runs] == [
+        "preflight",
+        "promote",
+        "deploy",
+        "smoke-test",
+        "monitor",
+        "rollback",
+    ]
 
 
 def test_model_steps_run_only_when_a_model_was_registered() -> None:
@@ -340,3 +347,22 @@ def test_secrets_are_referenced_never_written(path: Path) -> None:
     assert set(re.findall(r"secrets\.([A-Z_]+)", text)) <= {"PULUMI_ACCESS_TOKEN"}
     assert "client-secret" not in text and "creds:" not in text
     assert not re.search(r"(?i)(password|token|secret)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{20,}", text)
+
+
+def test_only_the_prod_job_can_run_inside_prod_network_and_defaults_to_a_hosted_runner() -> None:
+    """With managed isolation, prod's workspace answers only inside its network (docs/ci.md)."""
+    import json
+
+    runners = {(name, job_name): job["runs-on"] for name, job_name, job in all_jobs()}
+    prod = runners.pop(("main", "prod"))
+    [default] = re.findall(r"vars\.PROD_RUNS_ON \|\| '(.+?)'", prod)
+    assert prod.startswith("${{ fromJSON(") and json.loads(default) == "ubuntu-24.04"
+    assert all("PROD_RUNS_ON" not in str(runner) for runner in runners.values())
+
+
+def test_the_chain_retrains_weekly_and_on_drift_and_follows_prod_with_the_monitor() -> None:
+    triggers = WORKFLOWS["main"]["on"]
+    assert triggers["schedule"] and triggers["repository_dispatch"] == {"types": ["model-drift"]}
+    names = [s.get("run", "") for s in steps(jobs("main")["prod"])]
+    smoke = names.index(".venv/bin/mlops smoke-test --env prod")
+    assert names.index(".venv/bin/mlops monitor --env prod --schedule") == smoke + 1

@@ -32,6 +32,7 @@ def mlops_contract(prefix: str, teardown_args: str) -> re.Pattern[str]:
         r"|deploy --env (qa|prod) --model \"\$MODEL\""
         r"|smoke-test --env (qa|prod)"
         r"|rollback --env prod"
+        r"|monitor --env prod --schedule"
         r"|stacks create-short-lived --name \"\$STACK\" --ttl \"\$TTL\""
         rf"|stacks teardown {teardown_args}"
         r")$"

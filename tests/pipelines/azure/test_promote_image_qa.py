@@ -446,6 +446,23 @@ def test_qa_deploy_sets_the_stack_settings_runs_up_and_reads_the_uri(mocker, qa_
     assert "a-key-of-16" not in repr(result)
 
 
+def test_qa_deploy_refuses_a_plain_http_scoring_uri(mocker, qa_outputs):
+    stack = mocker.Mock()
+    stack.name = "qa"
+    deployed = {
+        **qa_outputs,
+        "scoringUri": "http://mlops-qa.westeurope.azurecontainer.io:5001/score",
+        "scoringImage": f"diabetes-scoring@{DIGEST}",
+        "scoringModelVersion": "4",
+    }
+    stack.up.return_value = SimpleNamespace(
+        outputs={k: SimpleNamespace(value=v) for k, v in deployed.items()}
+    )
+    with pytest.raises(AzurePathError, match="not HTTPS: qa serves HTTPS only"):
+        qa_deploy.deploy(stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4)
+    stack.get_config.assert_not_called()  # the API key is not even read
+
+
 def test_qa_stack_without_a_scoring_uri_is_one_line(mocker, dev_outputs):
     stack = mocker.Mock()
     stack.name = "qa"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.azure import image, prod_deploy, release, workspaces
+from pipelines.azure import image, prod_deploy, qa_deploy, release, workspaces
+from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import ModelStore
 from pipelines.azure.outputs_reader import StackOutputsError, parse
 from pipelines.azure.refs import ModelRef
@@ -71,6 +72,26 @@ def test_prod_with_tls_smoke_tests_its_https_name(mocker, stacks, ops):
     smoke = mocker.patch.object(release, "smoke_endpoint", return_value=SimpleNamespace(rows=1))
     release.smoke("prod")
     assert smoke.call_args.args[0] == "https://score.contoso.com/api/v1/endpoint/ep/score"
+
+
+def test_the_qa_smoke_test_calls_the_https_name_with_verification(mocker, stacks):
+    mocker.patch.object(qa_deploy, "scoring_key", return_value="a-key-of-16-chars-or-more")
+    ready = mocker.patch.object(qa_deploy, "serving_version", return_value=V4)
+    smoke = mocker.patch.object(release, "smoke_endpoint", return_value=SimpleNamespace(rows=1, attempts=1))
+    release.smoke("qa")
+    assert ready.call_args.args[0] == "https://scoring-qa.ml.example.com/score"
+    assert smoke.call_args.args[0] == "https://scoring-qa.ml.example.com/score"
+    assert "verify" not in smoke.call_args.kwargs  # smoke_endpoint's default: verify=True
+
+
+def test_a_qa_stack_still_on_http_is_refused_before_the_key_is_sent(mocker, stacks):
+    stacks["qa"]["scoringUri"] = "http://mlops-qa.westeurope.azurecontainer.io:5001/score"
+    key = mocker.patch.object(qa_deploy, "scoring_key")
+    ready = mocker.patch.object(qa_deploy, "serving_version")
+    with pytest.raises(AzurePathError, match=r"stack qa serves http://.*, not HTTPS: .*TLS for qa scoring"):
+        release.smoke("qa")
+    key.assert_not_called()
+    ready.assert_not_called()
 
 
 def test_qa_without_a_registry_id_is_one_clear_line(mocker, stacks):

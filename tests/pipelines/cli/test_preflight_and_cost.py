@@ -70,7 +70,11 @@ class FakeSubscription:
         return {"standard_ds3_v2": VmSku("Standard_DS3_v2", "standardDSv2Family", 4)}
 
     def ml_usages(self, location: str) -> list[QuotaUsage]:
-        return [QuotaUsage("TotalLowPriorityCores", "Total low priority cores", 0, 100)]
+        return [
+            QuotaUsage("TotalLowPriorityCores", "Total low priority cores", 0, 100),
+            # qa's and prod's batch scoring cluster: dedicated nodes
+            QuotaUsage("standardDSv2Family", "Standard DSv2 Family Cluster Dedicated vCPUs", 0, 100),
+        ]
 
     def aci_usages(self, location: str) -> list[QuotaUsage]:
         return [QuotaUsage("StandardCores", "Standard cores", 0, 10)]
@@ -112,13 +116,22 @@ def test_a_ready_subscription_passes_with_only_the_workspace_warning(
     assert {c["status"] for c in report["checks"] if c["id"].startswith("soft-delete.workspace")} == {"warn"}
 
 
-def test_prod_without_its_tls_settings_fails_naming_them(mocker: MockerFixture) -> None:
-    result = run_preflight(mocker, FakeSubscription("prod"), "--env", "prod", "--json", tls_set=False)
+@pytest.mark.parametrize(
+    ("stack", "stood_in", "section"),
+    [
+        ("prod", ("azure-mlops:aks.sslCname", "azure-mlops:aksSslCertPem"), "TLS for prod scoring"),
+        ("qa", ("azure-mlops:containerInstance.sslCname", "azure-mlops:aciSslKeyPem"), "TLS for qa scoring"),
+    ],
+)
+def test_a_stack_without_its_tls_settings_fails_naming_them(
+    mocker: MockerFixture, stack: str, stood_in: tuple[str, str], section: str
+) -> None:
+    result = run_preflight(mocker, FakeSubscription(stack), "--env", stack, "--json", tls_set=False)
     assert result.exit_code == 1
     [check] = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
     assert check["id"] == "settings"
-    assert "azure-mlops:aks.sslCname" in check["detail"] and "azure-mlops:aksSslCertPem" in check["detail"]
-    assert "TLS for prod scoring" in check["fix"]
+    assert all(key in check["detail"] for key in stood_in)
+    assert section in check["fix"]
 
 
 def test_a_quota_shortfall_fails_with_its_fix_and_exit_1(mocker: MockerFixture) -> None:

@@ -170,7 +170,9 @@ def test_dev_cluster_at_min_zero_nodes_costs_per_use(tmp_path: Path) -> None:
 def test_qa_container_group_bills_cpu_and_memory_all_month(tmp_path: Path) -> None:
     result = _estimate("qa", tmp_path)
     aci = _line(result, "scoring-aci")
-    assert aci.monthly == pytest.approx(round((1 * 0.04 + 1.5 * 0.004) * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
+    # the scoring container (1 CPU, 1.5 GB) and the TLS sidecar (0.5 CPU, 0.5 GB)
+    cpu, memory_gb = 1 + 0.5, 1.5 + 0.5
+    assert aci.monthly == pytest.approx(round((cpu * 0.04 + memory_gb * 0.004) * HOURS_PER_MONTH, 2))  # type: ignore[attr-defined]
 
 
 def test_a_type_without_a_rule_is_not_priced_never_free(tmp_path: Path) -> None:

@@ -78,11 +78,19 @@ def test_a_new_resource_type_needs_its_provider_without_a_code_change() -> None:
 
 
 def test_vm_demands_read_cluster_maximums() -> None:
-    [aks] = needs.vm_demands(declared("prod"))
+    [aks, batch] = needs.vm_demands(declared("prod"))
     assert (aks.vm_size, aks.nodes, aks.quota, aks.pool) == ("Standard_D4ds_v5", 5, "compute", "system")
+    # the batch scoring cluster: dedicated nodes, counted against Azure ML's quota
+    assert (batch.resource, batch.vm_size, batch.nodes, batch.quota) == (
+        "batch-cluster",
+        "Standard_DS3_v2",
+        2,
+        "aml",
+    )
+    assert [d.resource for d in needs.vm_demands(declared("qa"))] == ["batch-cluster"]
     [aml] = needs.vm_demands(declared("dev"))
     assert (aml.vm_size, aml.nodes, aml.quota) == ("Standard_DS3_v2", 2, "aml-low-priority")
-    assert needs.container_cpus(declared("qa")) == [("scoring-aci", 1.0)]
+    assert needs.container_cpus(declared("qa")) == [("scoring-aci", 1.5)]  # scoring 1 + TLS sidecar 0.5
 
 
 def test_global_names_and_features() -> None:
@@ -153,7 +161,7 @@ def test_low_priority_draws_on_the_single_regional_counter() -> None:
 
 
 def test_sizes_not_offered_or_restricted_fail() -> None:
-    demands = needs.vm_demands(declared("prod"))
+    demands = [d for d in needs.vm_demands(declared("prod")) if d.quota == "compute"]  # AKS's nodes
     assert size_checks(demands, SKUS, service="s", location="l")[0].status is Status.PASS
     restricted = {"standard_d4ds_v5": VmSku("Standard_D4ds_v5", "f", 4, "NotAvailableForSubscription")}
     [check] = size_checks(demands, restricted, service="s", location="l")
