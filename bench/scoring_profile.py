@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/scoring_profile.py                  # µs per request, 1 and 100 rows
     .venv/bin/python bench/scoring_profile.py --profile 1      # plus cProfile's top functions
+    .venv/bin/python bench/scoring_profile.py --via protocol   # through uvicorn's protocol too
     PYTHONPATH=bench/.work/baseline-<sha> .venv/bin/python bench/scoring_profile.py   # a baseline
 
 The app runs as in production (API key, INFO request records written to a file, the NumPy
 fast path); each request is a real ASGI cycle (``http.request`` in, ``http.response.*`` out).
-What it cannot show is uvicorn's and the kernel's share: bench/scoring_load.py measures
-that against the HTTP floor.
+With ``--via protocol``, each request is raw HTTP bytes fed to the server's protocol (the
+service's, with its direct path, or uvicorn's for ``--app floor``) on a fake transport: uvicorn's
+Python is measured too, the kernel still is not (bench/scoring_load.py measures that against
+the HTTP floor). It prints wall and CPU time per request: on a shared machine, CPU time
+(``time.process_time``) moves much less with the neighbours' load.
 """
 
 from __future__ import annotations
@@ -38,6 +42,64 @@ def body_of(rows: int) -> bytes:
 
     x = np.asarray(load_diabetes(return_X_y=True)[0])
     return json.dumps({"data": np.resize(x, (rows, 10)).tolist()}).encode()
+
+
+class FakeTransport(asyncio.Transport):
+    """What uvicorn's protocol writes to, counted and dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        self.last = b""
+
+    def write(self, data: Any) -> None:
+        self.last = bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def raw_request(body: bytes) -> bytes:
+    head = [
+        b"POST /score HTTP/1.1",
+        b"Host: 127.0.0.1:8000",
+        b"Content-Type: application/json",
+        b"Authorization: Bearer " + API_KEY.encode(),
+        b"Content-Length: %d" % len(body),
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+async def drive_protocol(protocol_class: Any, config: Any, body: bytes, n: int) -> tuple[float, float]:
+    """Feed ``n`` raw requests to one keep-alive connection; return (wall, CPU) µs per request."""
+    from uvicorn.server import ServerState
+
+    state = ServerState()
+    protocol = protocol_class(config=config, server_state=state, app_state={})
+    transport = FakeTransport()
+    protocol.connection_made(transport)
+    data = raw_request(body)
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        protocol.data_received(data)
+        while state.tasks:  # the ASGI way: let the request's task run
+            await asyncio.sleep(0)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert transport.last.endswith(b"]}"), transport.last[-200:]
+    protocol.connection_lost(None)
+    return elapsed / n * 1e6, cpu / n * 1e6
 
 
 async def drive(app: Any, body: bytes, n: int) -> float:
@@ -101,18 +163,21 @@ async def main_async(args: argparse.Namespace) -> None:
         app({"type": "lifespan", "asgi": {"version": "3.0"}}, queue.get, lifespan_send)
     )
     await started.wait()
+    measure = await measurer(args, app, settings)
     for rows in (int(r) for r in args.rows.split(",")):
         body = body_of(rows)
-        await drive(app, body, 2000)  # warm-up
-        runs = [await drive(app, body, args.requests) for _ in range(args.rounds)]
-        runs.sort()
+        await measure(body, 2000)  # warm-up
+        runs = sorted([await measure(body, args.requests) for _ in range(args.rounds)], key=lambda r: r[1])
+        wall, cpu = runs[len(runs) // 2]
+        where = "in the app" if args.via == "app" else f"through the protocol ({args.app})"
         print(
-            f"{rows:>4} rows: {runs[len(runs) // 2]:7.1f} µs per request in the app (median of {args.rounds})"
+            f"{rows:>4} rows: {wall:7.1f} µs per request {where}, {cpu:7.1f} µs of CPU "
+            f"(median of {args.rounds}; CPU min {runs[0][1]:.1f})"
         )
         if rows == args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            await drive(app, body, args.requests)
+            await measure(body, args.requests)
             profiler.disable()
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
@@ -121,13 +186,58 @@ async def main_async(args: argparse.Namespace) -> None:
     await task
 
 
+async def measurer(args: argparse.Namespace, app: Any, settings: Settings) -> Any:
+    """``measure(body, n) -> (wall µs, CPU µs)`` per request, as ``--via`` and ``--app`` say."""
+    if args.via == "app":
+
+        async def measure_app(body: bytes, n: int) -> tuple[float, float]:
+            cpu = time.process_time()
+            wall = await drive(app, body, n)
+            return wall, (time.process_time() - cpu) / n * 1e6
+
+        return measure_app
+    import uvicorn
+
+    if args.app == "floor":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        sys.path.insert(0, str(ROOT))
+        from bench.floor_app import app as floor
+
+        config = uvicorn.Config(floor, loop="uvloop", http="httptools", access_log=False, server_header=False)
+        protocol_class: Any = HttpToolsProtocol
+    else:
+        import scoring.app as scoring_app
+        from scoring.protocol import uvicorn_options
+
+        # A baseline from before the direct path has no direct_scorer.
+        direct = getattr(scoring_app, "direct_scorer", None)
+        options = uvicorn_options(settings, direct(app)) if direct else uvicorn_options(settings)
+        config = uvicorn.Config(app, **options)
+        protocol_class = options["http"]
+    config.load()
+
+    async def measure_protocol(body: bytes, n: int) -> tuple[float, float]:
+        return await drive_protocol(protocol_class, config, body, n)
+
+    return measure_protocol
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="1,100")
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", type=int, default=0, help="profile at this row count")
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--via", choices=("app", "protocol"), default="app")
+    parser.add_argument("--app", choices=("ours", "floor"), default="ours", help="with --via protocol")
+    args = parser.parse_args()
+    if args.via == "protocol":
+        import uvloop  # the server's event loop
+
+        uvloop.run(main_async(args))
+    else:
+        asyncio.run(main_async(args))
     return 0
 
 

@@ -56,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from scoring.app import create_app
+    from scoring.app import create_app, direct_scorer
     from scoring.protocol import uvicorn_options
 
     app = create_app(settings, model=model)
-    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
+    options = uvicorn_options(settings, direct_scorer(app))
+    uvicorn.run(app, host=args.host, port=args.port, **options)
     return 0
 
 

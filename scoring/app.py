@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -68,6 +69,11 @@ async def _send(send: Send, status: int, body: bytes, headers: Sequence[tuple[by
     start = [_JSON_HEADER, (b"content-length", b"%d" % len(body)), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})
+
+
+def _refusal_headers(exc: RequestError) -> Sequence[tuple[bytes, bytes]]:
+    """The headers of an answer given before the body is read: close (and the auth scheme on a 401)."""
+    return (_WWW_AUTHENTICATE, _CLOSE) if exc.status == 401 else (_CLOSE,)
 
 
 def _error_bytes(state: dict[str, Any], exc: RequestError) -> bytes:
@@ -181,9 +187,38 @@ class ScoringService:
 
     async def score(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["state"]
+        try:
+            loaded, media_type = self.admit(scope["headers"])
+        except RequestError as exc:
+            # Refused before the body is read: close, so the rest of an upload is not read either.
+            await _send(send, exc.status, _error_bytes(state, exc), _refusal_headers(exc))
+            return
+        try:
+            body = await self.read_body(receive, state)
+        except RequestError as exc:
+            await _send(send, exc.status, _error_bytes(state, exc), (_CLOSE,))
+            return
+        status, answer = self.answer(loaded, body, media_type, state)
+        await _send(send, status, answer)
+
+    def score_now(
+        self, headers: Sequence[tuple[bytes, bytes]], body: bytes, state: dict[str, Any]
+    ) -> tuple[int, bytes, Sequence[tuple[bytes, bytes]]]:
+        """:meth:`score` for a request whose whole body is already here: status, JSON, extra headers."""
+        try:
+            loaded, media_type = self.admit(headers)
+            if len(body) > self.max_body:
+                raise self.too_large()
+        except RequestError as exc:
+            return exc.status, _error_bytes(state, exc), _refusal_headers(exc)
+        status, answer = self.answer(loaded, body, media_type, state)
+        return status, answer, ()
+
+    def admit(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[LoadedModel, str]:
+        """The model and the media type of a request whose headers pass; else a RequestError."""
         auth: list[bytes] = []
         content_type = length = encoding = None
-        for name, value in scope["headers"]:
+        for name, value in headers:
             if name == b"authorization":
                 auth.append(value)
             elif name == b"content-type":
@@ -192,19 +227,17 @@ class ScoringService:
                 length = value
             elif name == b"content-encoding":
                 encoding = value
-        # Refused before the body is read: close, so the rest of an upload is not read either.
         if (denied := self.auth_error(auth)) is not None:
-            await _send(send, 401, _error_bytes(state, denied), (_WWW_AUTHENTICATE, _CLOSE))
-            return
+            raise denied.new()
         loaded = self.model
-        try:
-            if loaded is None or not self.ready:
-                raise _NOT_READY.new()
-            media_type = self.check_headers(content_type, length, encoding)
-            body = await self.read_body(receive, state)
-        except RequestError as exc:
-            await _send(send, exc.status, _error_bytes(state, exc), (_CLOSE,))
-            return
+        if loaded is None or not self.ready:
+            raise _NOT_READY.new()
+        return loaded, self.check_headers(content_type, length, encoding)
+
+    def answer(
+        self, loaded: LoadedModel, body: bytes, media_type: str, state: dict[str, Any]
+    ) -> tuple[int, bytes]:
+        """The status and JSON answer for the body of an admitted request."""
         try:
             rows, shape = formats.parse_request(
                 body, media_type, features=loaded.features, max_rows=self.settings.max_rows
@@ -213,17 +246,16 @@ class ScoringService:
             result = self.predict(loaded, rows)
             proba = None if loaded.classes is None else self.predict_proba(loaded, rows)
         except RequestError as exc:
-            await _send(send, exc.status, _error_bytes(state, exc))
-            return
+            return exc.status, _error_bytes(state, exc)
         answer = _answer(shape, result) if proba is None else _answer_with_probabilities(shape, result, proba)
         if answer is None:
-            await _send(send, _OUT_OF_RANGE.status, _error_bytes(state, _OUT_OF_RANGE))
-            return
-        await _send(send, 200, answer)
+            return _OUT_OF_RANGE.status, _error_bytes(state, _OUT_OF_RANGE)
         if (collector := self.collector) is not None:
-            # After the answer is sent: at most one random draw and a deque append of references
-            # (rows and result are fresh arrays per request, never changed afterwards).
+            # At most one random draw and a deque append of references (rows and result are
+            # fresh arrays per request, never changed afterwards). Here, not after the send:
+            # both ways of answering (the ASGI app, the protocol's direct path) come through.
             collector.offer(rows, result, state.get("request_id", ""))
+        return 200, answer
 
     def check_headers(self, content_type: bytes | None, length: bytes | None, encoding: bytes | None) -> str:
         """The request's media type, once its body headers are acceptable; else a RequestError."""
@@ -394,8 +426,9 @@ def _answer(shape: str, result: npt.NDArray[np.float64]) -> bytes | None:
     else:
         answer = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
     # orjson writes NaN and ±Infinity as null, and nothing else in these answers is null:
-    # one scan of the answer instead of numpy's isfinite + all on the predictions.
-    return None if b"null" in answer else answer
+    # one scan of the answer instead of numpy's isfinite + all on the predictions. (find, not
+    # "in": bytes.__contains__ first tries the argument as an int and raises a TypeError.)
+    return None if answer.find(b"null") != -1 else answer
 
 
 def _media_type(content_type: bytes | None) -> str:
@@ -423,6 +456,46 @@ class ScoringApp:
             await self.service.score(scope, receive, send)
         else:
             await self.other(scope, receive, send)
+
+    def score_now(self, path: str, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> Answer:
+        """``POST path`` (a score path) whose whole body is here, answered at once.
+
+        What ``RequestContextMiddleware(self)`` would send (the ``x-request-id`` header, the
+        request record, a JSON 500 if scoring fails), without the ASGI round trip: the server
+        protocol calls it for requests that arrive in one read (scoring/protocol.py).
+        """
+        start = time.perf_counter()
+        state: dict[str, Any] = {"request_id": telemetry.request_id_of(headers)}
+        request_id = state["request_id"]
+        try:
+            status, body, extra = self.service.score_now(headers, body, state)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            status, extra = 500, ()
+            body = telemetry.error_body("internal_error", "the server failed to score", request_id)
+        telemetry.record_request("POST", path, status, start, state)
+        return (
+            status,
+            [
+                _JSON_HEADER,
+                (b"content-length", b"%d" % len(body)),
+                *extra,
+                (b"x-request-id", request_id.encode("ascii")),
+            ],
+            body,
+        )
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""A whole HTTP answer: status, headers (``connection: close`` among them to close), body."""
+
+
+def direct_scorer(app: ASGIApp) -> Callable[[str, Sequence[tuple[bytes, bytes]], bytes], Answer] | None:
+    """:meth:`ScoringApp.score_now` of an app made by :func:`create_app`; ``None`` for a wrapped
+    one (the Azure Monitor tracing wrapper must see every request)."""
+    if isinstance(app, telemetry.RequestContextMiddleware) and isinstance(app.app, ScoringApp):
+        return app.app.score_now
+    return None
 
 
 def create_app(

@@ -18,18 +18,26 @@ no read time-outs either, and it is several times slower.) This subclass adds, p
 
 On the fast path (a request that arrives in one read) it starts no timer: timers are armed
 only when a read ends inside a head or a body.
+
+Given the app's direct scorer (:func:`scoring.app.direct_scorer`), it also answers a
+``POST /score`` (or ``/invocations``) whose head and body arrive in one read at once: one
+synchronous call, one write, no ASGI task, scope cycle or messages (uvicorn's per-request
+work cost more than the whole floor app; docs/scoring.md, "Where the time goes"). The answer
+is the app's own. Anything else (the body in a later read, HTTP/1.0, ``Expect``, a query
+string, pipelining behind an unfinished request, a client not reading) goes the ASGI way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import service_unavailable
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from scoring.settings import Settings
@@ -37,6 +45,13 @@ from scoring.telemetry import error_body, log_request
 
 TIMED_OUT = "body_timed_out"
 """Key of the request state set when the body did not arrive within the body time-out."""
+
+DirectScore = Callable[
+    [str, Sequence[tuple[bytes, bytes]], bytes], tuple[int, list[tuple[bytes, bytes]], bytes]
+]
+"""``(path, headers, body) -> (status, headers, body)``: ``POST /score`` answered at once
+(:func:`scoring.app.direct_scorer`)."""
+_DIRECT_PATHS = {b"/score": "/score", b"/invocations": "/invocations"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """:class:`HttpToolsProtocol` with the limits of :attr:`limits` (see the module doc)."""
 
     limits: ClassVar[Limits]
+    direct: ClassVar[tuple[DirectScore, ...]] = ()  # (the app's direct scorer,) or nothing
 
     def __init__(
         self,
@@ -105,6 +121,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._measure_head = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._direct = self.direct[0] if self.direct and not self.root_path else None
+        self._pending: list[bytes] | None = None  # the body so far of a request to answer at once
+        self._answered_at = 0.0  # loop time of the last response (for the keep-alive time-out)
 
     # --- connection -----------------------------------------------------------------------
 
@@ -116,7 +135,43 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         self._cancel_body_timer()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
+
+    # --- keep-alive: one timer per idle period, not one per response --------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        """Leave the keep-alive timer armed (uvicorn cancels it on every read and arms a new one
+        after every response: a timer per request); :meth:`_keep_alive_due` checks when it fires."""
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but the keep-alive timer is armed only when none is."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._answered_at = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        """Close a connection idle for ``keep_alive_s`` since its last response; else look again later."""
+        self.timeout_keep_alive_task = None
+        if self.transport.is_closing():
+            return
+        if self._in_head or self._in_body or (self.cycle is not None and not self.cycle.response_complete):
+            return  # a request is on its way: its own time-outs apply, and its response arms this again
+        left = self._answered_at + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
@@ -127,6 +182,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self.transport.is_closing():
             return
+        if self._pending is not None:  # the body did not arrive with its head: the ASGI way
+            self._hand_over()
         if self._in_head:
             if self._head_bytes > self.limits.max_header_bytes:
                 self._refuse_head()
@@ -138,9 +195,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- parser callbacks -----------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's, but the ASGI scope is built only for a request that goes the ASGI way
+        # (_begin_scope): a request answered at once needs none.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         self._in_head = True
         self._head_bytes = 0
+
+    def _begin_scope(self) -> None:
+        """uvicorn's scope of this request (its ``on_message_begin``), keeping what was parsed."""
+        url, headers, expect_100_continue = self.url, self.headers, self.expect_100_continue
+        HttpToolsProtocol.on_message_begin(self)
+        self.url, self.headers, self.expect_100_continue = url, headers, expect_100_continue
+        self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -149,7 +217,42 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_head()
             raise _Refused  # stops the parser: nothing more of this connection is read
         self._in_body = True
+        if self._direct is not None and self._answers_at_once():
+            self._pending = []
+            return
+        self._begin_scope()
         super().on_headers_complete()
+
+    def _answers_at_once(self) -> bool:
+        """Whether this request goes to :attr:`direct` once its body is here (see :meth:`_answer_now`)."""
+        parser = self.parser
+        return (
+            self.url in _DIRECT_PATHS
+            and parser.get_method() == b"POST"
+            and parser.get_http_version() == "1.1"
+            and parser.should_keep_alive()
+            and not parser.should_upgrade()
+            and not self.expect_100_continue
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and not self.flow.write_paused  # a client that does not read: let uvicorn wait for it
+            and len(self.connections) < self.limits.max_connections
+            and len(self.tasks) < self.limits.max_connections
+        )
+
+    def _hand_over(self) -> None:
+        """Start the ASGI cycle of a request kept for :meth:`_answer_now`, with the body so far."""
+        chunks, self._pending = self._pending or [], None
+        self._begin_scope()
+        HttpToolsProtocol.on_headers_complete(self)
+        for chunk in chunks:
+            HttpToolsProtocol.on_body(self, chunk)
+
+    def on_body(self, body: bytes) -> None:
+        if self._pending is not None:
+            self._pending.append(body)
+        else:
+            super().on_body(body)
 
     def _head_size(self) -> int:
         return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
@@ -157,7 +260,32 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_body = False
         self._cancel_body_timer()
-        super().on_message_complete()
+        if self._pending is not None:
+            chunks, self._pending = self._pending, None
+            self._answer_now(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        else:
+            super().on_message_complete()
+
+    def _answer_now(self, body: bytes) -> None:
+        """Answer a ``POST /score`` whose head and body came in one read: one call, one write.
+
+        The same answer as the app's (:func:`scoring.app.direct_scorer`), without uvicorn's
+        per-request ASGI work (a task, the scope's cycle, the messages, two writes); then
+        what uvicorn does after a response (close, or wait for the next request).
+        """
+        assert self._direct is not None
+        status, headers, body = self._direct(_DIRECT_PATHS[self.url], self.headers, body)
+        close = (b"connection", b"close") in headers
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head += (name, b": ", value, b"\r\n")
+        for name, value in headers:
+            head += (name, b": ", value, b"\r\n")
+        head += (b"\r\n", body)
+        self.transport.write(b"".join(head))
+        if close:
+            self.transport.close()
+        self.on_response_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         super()._start_asgi_task(cycle, _busy if app is service_unavailable else app)
@@ -218,13 +346,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._body_timer = None
 
 
-def protocol_class(limits: Limits) -> type[GuardedHttpToolsProtocol]:
-    """The protocol class to hand uvicorn (``http=``), bound to ``limits``."""
-    return type("ScoringHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+def protocol_class(limits: Limits, direct: DirectScore | None = None) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class to hand uvicorn (``http=``), bound to ``limits`` (and ``direct``)."""
+    return type(
+        "ScoringHttpProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"limits": limits, "direct": (direct,) if direct else ()},
+    )
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The keyword arguments of ``uvicorn.run``/``uvicorn.Config`` for ``settings`` (no app, host, port)."""
+def uvicorn_options(settings: Settings, direct: DirectScore | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``uvicorn.run``/``uvicorn.Config`` for ``settings`` (no app, host, port).
+
+    ``direct``: :func:`scoring.app.direct_scorer` of the app served, to answer ``POST /score``
+    requests that arrive in one read without the ASGI round trip.
+    """
     limits = Limits(
         max_header_bytes=settings.max_header_bytes,
         header_timeout_s=settings.header_timeout_s,
@@ -233,7 +369,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         max_connections=settings.max_connections,
     )
     return {
-        "http": protocol_class(limits),
+        "http": protocol_class(limits, direct),
         "loop": "uvloop",
         "lifespan": "on",
         "log_config": None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 import uvicorn
 
-from scoring.app import create_app
+from scoring.app import create_app, direct_scorer
 from scoring.protocol import uvicorn_options
 from scoring.settings import Settings
 
@@ -26,7 +26,8 @@ HOST = "127.0.0.1"
 @contextlib.contextmanager
 def serving(settings: Settings) -> Iterator[tuple[str, int]]:
     """Run the app for ``settings`` on a free port of 127.0.0.1; yield ``(host, port)``."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_options(settings)))
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings, direct_scorer(app))))
     sock = socket.socket()
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]

@@ -166,3 +166,26 @@ def test_raw_bytes_and_headers_never_get_a_5xx(app_client: TestClient) -> None:
 def test_the_fuzz_budget_is_at_least_1000_cases() -> None:
     # Each test above asserts it sent its share; lowering the shares must not go unnoticed.
     assert 2 * SCHEMATHESIS_CASES + 3 * HYPOTHESIS_CASES >= 1000
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),  # what orjson parses as integers
+)
+
+
+@settings(max_examples=HYPOTHESIS_CASES, deadline=None)
+@given(row=st.lists(NUMBERS, min_size=10, max_size=10))
+def test_one_row_converts_to_the_same_floats_as_many_rows(row: list[Any]) -> None:
+    import numpy as np
+    import orjson
+
+    from scoring.validation import default_rows, matrix
+
+    one_body, two_body = (orjson.dumps({"data": [row] * n}) for n in (1, 2))
+    one = default_rows(orjson.loads(one_body), one_body, n_features=10, max_rows=10)
+    two = default_rows(orjson.loads(two_body), two_body, n_features=10, max_rows=10)
+    checked = matrix([row], 10, "data")  # the value-by-value path
+    assert one is not None and two is not None
+    for other in (two[:1], checked):  # bit for bit: -0.0, subnormals, integers beyond 2**53
+        np.testing.assert_array_equal(one.view(np.uint64), other.view(np.uint64))

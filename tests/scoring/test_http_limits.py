@@ -85,6 +85,21 @@ def test_a_slow_head_after_a_first_request_gets_408(server: tuple[str, int]) -> 
         assert closed_by_server(sock, SLACK_S)
 
 
+@pytest.mark.parametrize("then", [b"", b"\r\n"], ids=["silence", "a stray line break"])
+def test_an_idle_connection_after_responses_is_closed_after_the_keep_alive(
+    server: tuple[str, int], then: bytes
+) -> None:
+    with connect(server) as sock:
+        for _ in range(3):  # the keep-alive timer is armed once and checked when it fires
+            sock.sendall(score_request())
+            assert read_answer(sock).status == 200
+            time.sleep(TIMEOUT_S / 2)
+        sock.sendall(then)
+        started = time.monotonic()
+        assert closed_by_server(sock, SLACK_S)
+        assert time.monotonic() - started > TIMEOUT_S / 4  # not at once: after the time-out
+
+
 def test_a_declared_body_that_never_arrives_gets_408(server: tuple[str, int]) -> None:
     with connect(server) as sock:
         sock.sendall(score_request(body=BODY)[: -len(BODY) + 10])  # the head and 10 bytes

@@ -100,3 +100,56 @@ def test_a_request_record_is_the_same_line_with_and_without_the_direct_path(monk
         "status": 200,
         "rows": 2,
     }
+
+
+def test_record_request_writes_the_same_line_as_a_log_record(monkeypatch: Any) -> None:
+    import io
+    import sys
+    import time
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    states = [
+        {"request_id": "r1", "rows": 3},
+        {"request_id": "r2", "error_code": "invalid_input"},
+        {"request_id": "r3"},
+    ]
+    try:
+        stream = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", stream)
+        root.handlers.clear()
+        telemetry.configure_logging(logging.INFO)
+        for state in states:  # the only handler is ours: the line is built directly
+            telemetry.record_request("POST", "/score", 200, time.perf_counter(), state)
+        root.addHandler(logging.NullHandler())  # another handler: a LogRecord, formatted
+        for state in states:
+            telemetry.record_request("POST", "/score", 200, time.perf_counter(), state)
+        telemetry.record_request("GET", "/health/live", 200, time.perf_counter(), {"request_id": "r4"})
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == 6  # probes are logged at DEBUG: not at INFO
+    for line in lines:
+        assert isinstance(line.pop("duration_ms"), float)
+        assert line.pop("ts").endswith("Z")
+    assert lines[:3] == lines[3:]
+    assert lines[0] == {
+        "level": "INFO",
+        "logger": "scoring",
+        "message": "request",
+        "request_id": "r1",
+        "method": "POST",
+        "path": "/score",
+        "status": 200,
+        "rows": 3,
+    }
+    assert lines[1]["error_code"] == "invalid_input" and "rows" not in lines[1]
+
+
+def test_time_stamps_have_three_digits_of_milliseconds() -> None:
+    formatter = telemetry.JsonFormatter()
+    second = 1_800_000_000
+    assert formatter._timestamp(second) == "2027-01-15T08:00:00.000Z"
+    assert formatter._timestamp(second + 0.0424) == "2027-01-15T08:00:00.042Z"
+    assert formatter._timestamp(second + 0.9996) == "2027-01-15T08:00:00.999Z"  # truncated, as before
