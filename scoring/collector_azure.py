@@ -125,6 +125,33 @@ def pandas_double(value: float) -> str:
     return f"{'-' if negative else ''}{whole}.{digits}"
 
 
+def pandas_doubles(values: npt.NDArray[np.float64]) -> list[str]:
+    """:func:`pandas_double` of every value, the arithmetic done by NumPy (the same IEEE operations)."""
+    flat = np.ravel(values).astype(np.float64)
+    magnitude = np.abs(flat)
+    fixed = np.isfinite(flat) & (magnitude <= 1e16 - 1) & ((magnitude >= 1e-15) | (magnitude == 0))
+    safe = np.where(fixed, magnitude, 0.0)
+    whole = np.trunc(safe)
+    scaled = (safe - whole) * 1e10
+    frac = np.trunc(scaled)
+    diff = scaled - frac
+    frac_int = frac.astype(np.int64)
+    up = (diff > 0.5) | ((diff == 0.5) & ((frac_int == 0) | (frac_int & 1 == 1)))
+    frac_int += up
+    rollover = frac_int >= 10_000_000_000
+    frac_int[rollover] = 0
+    whole_int = whole.astype(np.int64) + rollover
+    sign = np.where(flat < 0, "-", "")
+    out = [
+        f"{s}{w}.{str(f + 10_000_000_000)[1:].rstrip('0') or '0'}"
+        for s, w, f in zip(sign.tolist(), whole_int.tolist(), frac_int.tolist(), strict=True)
+    ]
+    if not fixed.all():
+        for i in np.flatnonzero(~fixed).tolist():
+            out[i] = pandas_double(float(flat[i]))
+    return out
+
+
 def _key(name: str) -> str:
     # pandas writes names ASCII-escaped (force_ascii) and escapes "/" (ultrajson's default)
     return json.dumps(name, ensure_ascii=True).replace("/", "\\/")
@@ -132,11 +159,10 @@ def _key(name: str) -> str:
 
 def records_json(columns: Sequence[str], values: npt.NDArray[np.float64]) -> bytes:
     """A DataFrame of ``values`` (rows × columns) as ``to_json(orient="records")`` writes it."""
-    keys = [_key(c) + ":" for c in columns]
-    rows = (
-        "{" + ",".join(k + pandas_double(v) for k, v in zip(keys, row, strict=True)) + "}"
-        for row in values.tolist()
-    )
+    width = len(columns)
+    template = "{" + ",".join(_key(c).replace("%", "%%") + ":%s" for c in columns) + "}"
+    numbers = pandas_doubles(values)
+    rows = [template % tuple(numbers[i : i + width]) for i in range(0, len(numbers), width)]
     return ("[" + ",".join(rows) + "]").encode("ascii")
 
 
