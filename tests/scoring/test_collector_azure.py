@@ -379,3 +379,14 @@ def test_unfinished_partial_files_are_cleaned_at_start_and_counted(tmp_path: Pat
     c.offer(np.ones((50, 4)), np.ones(50), "r")  # a file over the 500 bytes left: dropped, counted
     stats = c.close()
     assert (stats.rows_written, stats.rows_dropped_disk_full) == (0, 50)
+
+
+def test_many_numbers_of_every_magnitude_are_written_as_pandas_writes_them() -> None:
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(11)
+    values = rng.normal(size=(400, 5)) * 10.0 ** rng.integers(-17, 18, size=(400, 5))
+    values[::7, 1] = np.round(values[::7, 1], 3)  # short decimals and exact halves
+    values[::11, 2] = rng.integers(-5, 5, size=values[::11, 2].shape) + 0.5
+    columns = ["a", "b", "c", "d", "e"]
+    expected = pandas.DataFrame(values, columns=columns).to_json(orient="records")
+    assert collector_azure.records_json(columns, values).decode() == expected
