@@ -62,7 +62,12 @@ COLUMNS = ("time", "request_id", "rows", "model_version", "features", "feature_n
 
 @dataclass(frozen=True, slots=True)
 class CollectorStats:
-    """What the collector did: requests taken and dropped, rows written and dropped."""
+    """What the collector did: requests taken and dropped, rows written (or sent) and dropped.
+
+    With Azure ML's data collector, ``rows_written`` counts the rows sent to its agent,
+    ``requests_sent`` the requests it accepted and ``requests_dropped_send_failed`` those lost
+    to a failed send.
+    """
 
     requests: int
     dropped_queue_full: int
@@ -110,6 +115,7 @@ FROM_ENVIRONMENT = _FromEnvironment()
 
 
 def _sender_from_environment(features: Sequence[str]) -> collector_azure.MdcSender | None:
+    """The sender Azure ML's configuration asks for; ``None`` (logged if unusable): files."""
     try:
         config = collector_azure.config_from_environment(os.environ)
     except collector_azure.MdcConfigError as exc:
