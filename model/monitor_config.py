@@ -62,6 +62,13 @@ class AzureMonitorSettings(_Strict):
     runtime_version: str = Field("3.4", pattern=r"^\d+\.\d+$", description="serverless Spark runtime")
     lookback_days: int = Field(7, ge=1, le=365, description="production window of each run")
     emails: tuple[str, ...] = Field((), description="who the alert mails")
+    collection_rate: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="share of prod requests collected (SCORING_COLLECT_RATE and the deployment's "
+        "data_collector.sampling_rate): 0 off",
+    )
 
 
 class MonitorConfig(_Strict):

@@ -19,13 +19,19 @@ per row (docs/monitoring.md), and the writer shares the process with the event l
 would need pyarrow (156 MB installed, in an image held under 250 MB). ``numpy.load`` opens a file;
 ``mlops monitor`` reads them and writes the window it analysed as Parquet beside its report.
 
-Azure ML's data collector for online deployments logs to blob storage through a local agent its
-scoring SDK (``azureml-ai-monitoring``) posts to; that SDK needs pandas, which the image does not
-carry. docs/monitoring.md ("Collection: the choice") says what is and is not built for Azure.
+On Azure ML, when the deployment's ``data_collector`` enables custom logging (Azure ML names its
+configuration in ``AZUREML_MDC_CONFIG_PATH``), the writer thread sends each collected request to the
+data collector's local agent instead of writing files: ``model_inputs`` and ``model_outputs`` as
+``azureml-ai-monitoring`` would (scoring/collector_azure.py), one correlation id per request. A failed
+send drops the rest of that batch, counted; the next batch tries again.
+
+A ``.partial`` file is a write that never finished (the process died between write and rename):
+those older than a minute are deleted at start; the others count against the disk bound.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -41,16 +47,27 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from scoring import collector_azure
+
 log = logging.getLogger("scoring")
 
 COLLECT_SUFFIX = ".npz"
 """Complete collection files end with this; the file being written has another name."""
+PARTIAL_SUFFIX = ".partial"
+"""A file being written, renamed to ``COLLECT_SUFFIX`` once complete."""
+STALE_PARTIAL_S = 60.0
+"""A ``.partial`` file this old is a crashed write (a live one exists for milliseconds): deleted at start."""
 COLUMNS = ("time", "request_id", "rows", "model_version", "features", "feature_names", "prediction")
 
 
 @dataclass(frozen=True, slots=True)
 class CollectorStats:
-    """What the collector did: requests taken and dropped, rows written and dropped."""
+    """What the collector did: requests taken and dropped, rows written (or sent) and dropped.
+
+    With Azure ML's data collector, ``rows_written`` counts the rows sent to its agent,
+    ``requests_sent`` the requests it accepted and ``requests_dropped_send_failed`` those lost
+    to a failed send.
+    """
 
     requests: int
     dropped_queue_full: int
@@ -58,11 +75,64 @@ class CollectorStats:
     rows_dropped_disk_full: int
     write_errors: int
     files: int
+    requests_sent: int = 0
+    requests_dropped_send_failed: int = 0
 
 
 def folder_bytes(folder: Path) -> int:
-    """The bytes of the collection files already in ``folder`` (counted against the disk bound)."""
-    return sum(p.stat().st_size for p in folder.glob(f"*{COLLECT_SUFFIX}") if p.is_file())
+    """The bytes of the collection files in ``folder``, complete or not (counted against the disk bound)."""
+    total = 0
+    for suffix in (COLLECT_SUFFIX, PARTIAL_SUFFIX):
+        for path in folder.glob(f"*{suffix}"):
+            with contextlib.suppress(FileNotFoundError):  # renamed or removed meanwhile by another writer
+                total += path.stat().st_size if path.is_file() else 0
+    return total
+
+
+def remove_stale_partials(folder: Path, *, older_than_s: float = STALE_PARTIAL_S) -> int:
+    """Delete the ``.partial`` files of writes that never finished; returns how many were deleted.
+
+    Only files older than ``older_than_s``: another process collecting into the same folder may be
+    writing one right now.
+    """
+    removed = 0
+    now = time.time()
+    for path in folder.glob(f"*{PARTIAL_SUFFIX}"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+class _FromEnvironment:
+    """The default sink: Azure ML's data collector when its configuration is there, else files."""
+
+
+FROM_ENVIRONMENT = _FromEnvironment()
+
+
+def _sender_from_environment(features: Sequence[str]) -> collector_azure.MdcSender | None:
+    """The sender Azure ML's configuration asks for; ``None`` (logged if unusable): files."""
+    try:
+        config = collector_azure.config_from_environment(os.environ)
+    except collector_azure.MdcConfigError as exc:
+        log.error("Azure ML data collector configuration unusable (%s): collecting to files", exc)
+        return None
+    if config is None:
+        return None
+    sender = collector_azure.MdcSender(config, features)
+    if not sender.collections:
+        log.warning(
+            "Azure ML data collector enables %s, not %s/%s: collecting to files",
+            sorted(config.collections),
+            collector_azure.INPUTS,
+            collector_azure.OUTPUTS,
+        )
+        return None
+    return sender
 
 
 _Item = tuple[float, str, npt.NDArray[np.float64], npt.NDArray[np.float64]]
@@ -85,6 +155,8 @@ class Collector:
         max_bytes: the most bytes of collection files in ``folder``.
         flush_s: the longest a collected request waits before it is on disk (plus a tick).
         flush_rows: a batch this large is written at the next tick.
+        sender: where batches go instead of files: Azure ML's data collector agent; by default
+            the one ``AZUREML_MDC_CONFIG_PATH`` configures, if any; ``None``: files.
     """
 
     def __init__(
@@ -99,6 +171,7 @@ class Collector:
         flush_s: float,
         flush_rows: int = 10_000,
         draw: Callable[[], float] = random.random,
+        sender: collector_azure.MdcSender | _FromEnvironment | None = FROM_ENVIRONMENT,
     ) -> None:
         self.folder = folder
         self.rate = rate
@@ -117,8 +190,21 @@ class Collector:
         self.rows_written = 0
         self.rows_dropped_disk_full = 0
         self.write_errors = 0
+        self.requests_sent = 0
+        self.requests_dropped_send_failed = 0
         self._disk_full_logged = False
+        self._send_failing = False
+        self.sender = _sender_from_environment(features) if isinstance(sender, _FromEnvironment) else sender
         folder.mkdir(parents=True, exist_ok=True)
+        if self.sender is not None:
+            log.info(
+                "collection: to Azure ML's data collector at %s:%d (%s)",
+                self.sender.config.host,
+                self.sender.config.port,
+                ", ".join(self.sender.collections),
+            )
+        if removed := remove_stale_partials(folder):
+            log.warning("collection: deleted %d unfinished .partial file(s) in %s", removed, folder)
         self._bytes = folder_bytes(folder)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scoring-collector", daemon=True)
@@ -150,12 +236,16 @@ class Collector:
             self.rows_dropped_disk_full,
             self.write_errors,
             self._sequence,
+            self.requests_sent,
+            self.requests_dropped_send_failed,
         )
 
     def close(self, timeout_s: float = 10.0) -> CollectorStats:
         """Write what is queued, stop the thread, and log what was collected and dropped."""
         self._stop.set()
         self._thread.join(timeout_s)
+        if self.sender is not None:
+            self.sender.close()
         stats = self.stats()
         log.info("collection stopped: %s", stats)
         return stats
@@ -185,6 +275,9 @@ class Collector:
     ) -> None:
         if not batch:
             return
+        if self.sender is not None:
+            self._send(self.sender, batch)
+            return
         try:
             data = self._encode(batch)
             n_rows = sum(len(item[2]) for item in batch)
@@ -202,7 +295,7 @@ class Collector:
             self._sequence += 1
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             final = self.folder / f"{stamp}-{self._prefix}-{self._sequence:06d}{COLLECT_SUFFIX}"
-            partial = final.with_suffix(".partial")
+            partial = final.with_suffix(PARTIAL_SUFFIX)
             partial.write_bytes(data)
             partial.replace(final)
             self._bytes += len(data)
@@ -210,6 +303,23 @@ class Collector:
         except Exception:  # the service must go on scoring whatever the disk does
             self.write_errors += 1
             log.exception("collection: could not write a batch of %d requests", len(batch))
+
+    def _send(self, sender: collector_azure.MdcSender, batch: list[_Item]) -> None:
+        """Each request to the agent; on the first failure the rest of the batch is dropped, counted."""
+        for index, (when, request_id, rows, predictions) in enumerate(batch):
+            try:
+                sender.send_request(timestamp=when, request_id=request_id, rows=rows, predictions=predictions)
+            except Exception as exc:  # the service must go on scoring whatever the agent does
+                self.requests_dropped_send_failed += len(batch) - index
+                if not self._send_failing:
+                    self._send_failing = True
+                    log.warning("collection: the data collector agent failed (%s): dropping, counted", exc)
+                return
+            self.requests_sent += 1
+            self.rows_written += len(rows)
+            if self._send_failing:
+                self._send_failing = False
+                log.info("collection: the data collector agent answers again")
 
     def _encode(self, batch: list[_Item]) -> bytes:
         """The batch as an uncompressed ``.npz``: request columns once per request, row columns in C."""

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from model.hashing import file_sha256
 from model.params import load_params
@@ -39,11 +39,9 @@ if TYPE_CHECKING:
 
 REFERENCE_ASSET = "diabetes-reference"
 MONITOR_PREFIX = "diabetes-monitor"
-# Learn, how-to-collect-production-data: "If you use the names model_inputs and model_outputs for your
-# Collector objects, the model monitoring system automatically recognizes the automatically registered
-# data assets".
-INPUTS_COLLECTION = "model_inputs"
-OUTPUTS_COLLECTION = "model_outputs"
+# The collections the prod deployment's data collector registers (prod_deploy.build_data_collector).
+INPUTS_COLLECTION = prod_deploy.INPUTS_COLLECTION
+OUTPUTS_COLLECTION = prod_deploy.OUTPUTS_COLLECTION
 # Learn, how-to-mltable ("the MLTable file"): a delimited file read with its header.
 MLTABLE = """\
 paths:
@@ -252,21 +250,3 @@ def schedule_monitor(env: str, model_name: str, reference_data: Path | None = No
     ops.create_or_update_schedule(schedule)
     trigger = f"every {config.azure.interval} {config.azure.frequency} at {config.azure.hour:02d}:00 UTC"
     return ScheduleResult(name, endpoint, deployment, reference, trigger)
-
-
-def data_collector(rate: float) -> Any:
-    """The deployment's data collector: ``model_inputs`` and ``model_outputs`` at ``rate``.
-
-    Learn, how-to-collect-production-data ("Update your deployment YAML"): ``data_collector.collections``
-    with ``model_inputs`` and ``model_outputs`` enabled, and ``sampling_rate`` ("a value of 1.0 represents
-    collecting 100% of the data").
-    """
-    from azure.ai.ml.entities import DataCollector, DeploymentCollection
-
-    return DataCollector(
-        collections={
-            INPUTS_COLLECTION: DeploymentCollection(enabled="true"),
-            OUTPUTS_COLLECTION: DeploymentCollection(enabled="true"),
-        },
-        sampling_rate=rate,
-    )

@@ -55,6 +55,17 @@ INSTANCE_TYPE = "defaultinstancetype"
 RESOURCE_REQUESTS = {"cpu": "500m", "memory": "1Gi"}
 RESOURCE_LIMITS = {"cpu": "1", "memory": "1536Mi"}
 
+# Production data collection (docs/monitoring.md, "Collection on Azure"). Learn,
+# how-to-collect-production-data: "If you use the names model_inputs and model_outputs for your
+# Collector objects, the model monitoring system automatically recognizes the automatically
+# registered data assets"; the scoring image sends them (scoring/collector_azure.py).
+INPUTS_COLLECTION = "model_inputs"
+OUTPUTS_COLLECTION = "model_outputs"
+# Where the service writes files if Azure ML gives it no data collector configuration (it then
+# collects as locally, bounded): the container's /tmp, not kept.
+COLLECT_DIR_IN_CONTAINER = "/tmp/scoring-collected"  # noqa: S108 - a fallback inside the container
+COLLECT_MAX_MB_IN_CONTAINER = 64
+
 # (scoring URL, key, deployment or None) -> None; raises SmokeTestError
 SmokeFn = Callable[[str, str, str | None], object]
 
@@ -209,6 +220,43 @@ def build_endpoint(name: str, compute: str, traffic: Mapping[str, int] | None = 
     )
 
 
+def build_data_collector(rate: float) -> Any:
+    """The deployment's data collector: ``model_inputs`` and ``model_outputs`` at ``rate``.
+
+    Learn, how-to-collect-production-data ("Update your deployment YAML"): ``data_collector.collections``
+    with ``model_inputs`` and ``model_outputs`` enabled, and ``sampling_rate`` ("a value of 1.0 represents
+    collecting 100% of the data"); reference-yaml-deployment-kubernetes-online lists ``data_collector``
+    for Kubernetes online deployments.
+    """
+    from azure.ai.ml.entities import DataCollector, DeploymentCollection
+
+    if not 0 < rate <= 1:
+        raise AzurePathError(f"azure.collection_rate must be in (0, 1] to collect, got {rate}")
+    return DataCollector(
+        collections={
+            INPUTS_COLLECTION: DeploymentCollection(enabled="true"),
+            OUTPUTS_COLLECTION: DeploymentCollection(enabled="true"),
+        },
+        sampling_rate=rate,
+    )
+
+
+def collection_variables(rate: float) -> dict[str, str]:
+    """The scoring service's settings for collecting at ``rate`` (the deployment's sampling rate too).
+
+    The service samples (``SCORING_COLLECT_RATE``) and sends to Azure ML's data collector when the
+    deployment's ``data_collector`` configures it; without that configuration it writes files to
+    ``COLLECT_DIR_IN_CONTAINER``, bounded by ``SCORING_COLLECT_MAX_MB``.
+    """
+    if rate == 0:
+        return {}
+    return {
+        "SCORING_COLLECT_RATE": repr(float(rate)),
+        "SCORING_COLLECT_DIR": COLLECT_DIR_IN_CONTAINER,
+        "SCORING_COLLECT_MAX_MB": str(COLLECT_MAX_MB_IN_CONTAINER),
+    }
+
+
 def build_deployment(
     *,
     endpoint: str,
@@ -216,10 +264,15 @@ def build_deployment(
     model: ModelRef,
     image: str,
     app_insights_connection_string: str | None = None,
+    collect_rate: float = 0.0,
     instance_count: int = 1,
     now: dt.datetime | None = None,
 ) -> Any:
-    """The Kubernetes deployment of the scoring image (model baked in: no model mount)."""
+    """The Kubernetes deployment of the scoring image (model baked in: no model mount).
+
+    With ``collect_rate`` above 0 the deployment has a ``data_collector`` (:func:`build_data_collector`)
+    and the service samples at the same rate (:func:`collection_variables`).
+    """
     from azure.ai.ml.entities import (
         DefaultScaleSettings,
         Environment,
@@ -246,6 +299,7 @@ def build_deployment(
     }
     if app_insights_connection_string:
         variables["APPLICATIONINSIGHTS_CONNECTION_STRING"] = app_insights_connection_string
+    variables |= collection_variables(collect_rate)
     stamp = (now or dt.datetime.now(dt.UTC)).strftime(TIMESTAMP_FORMAT)
     return KubernetesOnlineDeployment(
         name=name,
@@ -264,6 +318,7 @@ def build_deployment(
         readiness_probe=ProbeSettings(initial_delay=10, period=10, timeout=5, failure_threshold=30),
         liveness_probe=ProbeSettings(initial_delay=30, period=10, timeout=5, failure_threshold=3),
         request_settings=OnlineRequestSettings(request_timeout_ms=5000),  # the default, 5000
+        data_collector=build_data_collector(collect_rate) if collect_rate > 0 else None,
         tags={"model_name": model.name, "model_version": model.version, "image": image, "deployed_at": stamp},
     )
 
@@ -324,6 +379,7 @@ def execute_deploy(
     image: str,
     smoke: SmokeFn,
     app_insights_connection_string: str | None = None,
+    collect_rate: float = 0.0,
     host: str | None = None,
     steps: Sequence[int] = DEFAULT_STEPS,
     step_wait_s: float = 60.0,
@@ -358,6 +414,7 @@ def execute_deploy(
                 model=model,
                 image=image,
                 app_insights_connection_string=app_insights_connection_string,
+                collect_rate=collect_rate,
             )
         )
         current = ops.get_endpoint(endpoint)

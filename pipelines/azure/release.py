@@ -128,6 +128,8 @@ def _qa_image_source(qa: StackOutputs, ref: ModelRef, progress: Progress) -> tup
 
 
 def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
+    from model.monitor_config import load_monitor_config
+
     outputs, ops, endpoint, compute = _prod_context()
     source_registry_id, tested = _qa_image_source(workspaces.outputs("qa"), ref, progress)
     pulled = image.import_image(
@@ -148,6 +150,7 @@ def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
         image=pulled.by_digest,
         smoke=_smoke_fn(rows, expected),
         app_insights_connection_string=outputs.app_insights_connection_string.get_secret_value() or None,
+        collect_rate=load_monitor_config().azure.collection_rate,
         host=outputs.scoring_fqdn,
         progress=progress,
     )

@@ -167,16 +167,6 @@ def test_no_schedule_without_a_served_model_or_its_training_data(
     ops.create_or_update_schedule.assert_not_called()
 
 
-def test_the_deployment_data_collector_collects_inputs_and_outputs_at_the_rate() -> None:
-    rest = monitoring.data_collector(0.25)._to_rest_object().as_dict()
-    assert rest == {
-        "collections": {
-            "model_inputs": {"dataCollectionMode": "enabled", "samplingRate": 0.25},
-            "model_outputs": {"dataCollectionMode": "enabled", "samplingRate": 0.25},
-        }
-    }
-
-
 def test_the_shipped_config_is_valid() -> None:
     from model.monitor_config import load_monitor_config
 

@@ -134,6 +134,42 @@ def test_deployment_entity_validates_with_the_sdk_schema():
     assert rest["readinessProbe"]["failureThreshold"] == 30
 
 
+def test_deployment_collects_for_the_monitor_at_one_rate_in_the_service_and_the_data_collector():
+    from azure.ai.ml import load_online_deployment
+
+    deployment = prod_deploy.build_deployment(
+        endpoint="diabetes-prod-abc123", name="model-v4", model=V4, image=IMAGE, collect_rate=0.25
+    )
+    reloaded = load_online_deployment(source=_yaml(deployment))  # the SDK's schema accepts it
+    assert reloaded.data_collector is not None
+    assert set(reloaded.data_collector.collections) == {"model_inputs", "model_outputs"}
+    rest = deployment._to_rest_object(location="westeurope").as_dict()["properties"]
+    assert rest["dataCollector"] == {
+        "collections": {
+            "model_inputs": {"dataCollectionMode": "enabled", "samplingRate": 0.25},
+            "model_outputs": {"dataCollectionMode": "enabled", "samplingRate": 0.25},
+        }
+    }
+    variables = rest["environmentVariables"]
+    assert variables["SCORING_COLLECT_RATE"] == "0.25"  # the service samples at the same rate
+    assert variables["SCORING_COLLECT_DIR"] == "/tmp/scoring-collected"
+    assert variables["SCORING_COLLECT_MAX_MB"] == "64"
+    # the service's own settings accept them
+    from scoring.settings import Settings
+
+    settings = Settings.from_env(variables)
+    assert (settings.collect_rate, settings.collecting) == (0.25, True)
+
+
+def test_deployment_without_a_rate_collects_nothing():
+    deployment = prod_deploy.build_deployment(endpoint="ep", name="model-v4", model=V4, image=IMAGE)
+    rest = deployment._to_rest_object(location="westeurope").as_dict()["properties"]
+    assert "dataCollector" not in rest
+    assert not [k for k in rest["environmentVariables"] if k.startswith("SCORING_COLLECT")]
+    with pytest.raises(AzurePathError, match="collection_rate"):
+        prod_deploy.build_data_collector(1.5)
+
+
 def test_deployment_names_its_instance_type_resources_and_scale_type():
     # Learn how-to-manage-kubernetes-instance-types: without instance_type the cluster's deliberately
     # minimal `defaultinstancetype` is used silently; resource limits must be below the instance
@@ -231,6 +267,13 @@ def timeline(ops: Any, smoke: Any) -> list[Any]:
         elif name == "smoke":
             events.append(("smoke", args[2]))
     return events
+
+
+def test_the_deploy_creates_green_with_the_data_collector_at_the_rate(live_v3, mocker):
+    deploy(live_v3, mocker.Mock(), collect_rate=0.1)
+    (created,) = [c.args[0] for c in live_v3.create_or_update_deployment.call_args_list]
+    assert created.data_collector.sampling_rate == 0.1
+    assert created.environment_variables["SCORING_COLLECT_RATE"] == "0.1"
 
 
 def test_green_created_smoked_then_traffic_steps_with_health_checks_then_cleanup(live_v3, mocker):

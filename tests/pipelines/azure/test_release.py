@@ -54,6 +54,8 @@ def test_prod_imports_what_qa_tested_from_qas_registry_by_id(mocker, stacks):
     ]  # fmt: skip
     assert deploy.call_args.kwargs["image"] == f"crmlopsprod.azurecr.io/diabetes-scoring@{TESTED}"
     assert deploy.call_args.kwargs["host"] is None  # no TLS name: the endpoint's own URI
+    # config/monitor.yaml azure.collection_rate: the service's and the data collector's sampling rate
+    assert deploy.call_args.kwargs["collect_rate"] == 0.1
 
 
 def test_prod_with_tls_smoke_tests_its_https_name(mocker, stacks, ops):
