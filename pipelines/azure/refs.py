@@ -12,7 +12,9 @@ from model.outputs import ESTIMATOR_FILE, METADATA_FILE
 from pipelines.azure.errors import AzurePathError, UsageError
 
 _REF = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,254}):([0-9A-Za-z._-]{1,64})$")
-IMAGE_REPOSITORY = "diabetes-scoring"
+# One repository for every use case: the tag names the model and version (ModelRef.image_tag), so
+# infra's placeholder and qa's settings need no edit when config/usecase.yaml changes model_name.
+IMAGE_REPOSITORY = "mlops-scoring"
 # Learn, how-to-manage-models "Supported paths": a model asset in an Azure ML registry
 _REGISTRY_PREFIX = "azureml://registries/"
 
@@ -33,7 +35,7 @@ class ModelRef:
     def parse(cls, text: str) -> ModelRef:
         match = _REF.match(text.strip())
         if not match:
-            raise UsageError(f"--model must be NAME:VERSION (e.g. diabetes-regressor:3), got {text!r}")
+            raise UsageError(f"--model must be NAME:VERSION (e.g. my-model:3), got {text!r}")
         return cls(match.group(1), match.group(2))
 
     def __str__(self) -> str:

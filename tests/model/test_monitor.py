@@ -18,6 +18,7 @@ from model.params import TrainParams, load_params
 from model.schema import FEATURES
 from model.train import fit, split
 from scoring.collector import Collector
+from tests.model_folders import MODEL_NAME
 
 BUNDLED_CSV = load_params().data_path  # the default use case's data
 
@@ -29,7 +30,7 @@ def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train, _ = split(load_csv(BUNDLED_CSV), TrainParams())
     joblib.dump(fit(train, load_params()), folder / "estimator.joblib")
     metadata = {
-        "name": "diabetes-regressor",
+        "name": MODEL_NAME,
         "lineage": {"data_hash": file_sha256(BUNDLED_CSV), "run_id": "r"},
         "params": TrainParams().model_dump(),
     }

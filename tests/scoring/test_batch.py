@@ -25,7 +25,7 @@ from scoring.batch import frame
 from scoring.batch.run import MODEL_NAME_KEY, MODEL_VERSION_KEY, main, score_files
 from scoring.batch.tables import BatchInputError, input_files
 from scoring.model_loader import LoadedModel, load_model
-from tests.model_folders import FEATURES, diabetes
+from tests.model_folders import FEATURES, MODEL_NAME, bundled
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def model(model_dir: Path) -> LoadedModel:
 
 
 def table(n: int, start: int = 0) -> pa.Table:
-    """``n`` rows of the diabetes features (rows ``start``...) and an ``id`` column."""
-    x, _ = diabetes()
+    """``n`` rows of the default use case's features (rows ``start``...) and an ``id`` column."""
+    x, _ = bundled()
     rows = x[start : start + n]
     return pa.table({"id": np.arange(start, start + n), **{f: rows[:, j] for j, f in enumerate(FEATURES)}})
 
@@ -71,7 +71,7 @@ def test_scores_every_row_in_order_with_the_online_services_predictions(
     online = client.post("/score", json={"data": rows}).json()["result"]
     assert out.column("prediction").to_pylist() == online  # the same floats, not just close
     metadata = out.schema.metadata
-    assert metadata[MODEL_NAME_KEY.encode()] == b"diabetes-regressor"
+    assert metadata[MODEL_NAME_KEY.encode()] == MODEL_NAME.encode()
     assert metadata[MODEL_VERSION_KEY.encode()] == b"3"
     assert rejects_of(tmp_path / "out.rejects.csv") == []
 
@@ -79,7 +79,7 @@ def test_scores_every_row_in_order_with_the_online_services_predictions(
 def test_rows_the_online_service_refuses_go_to_the_rejects_file_with_row_and_reason(
     model: LoadedModel, client: Any, tmp_path: Path
 ) -> None:
-    x, _ = diabetes()
+    x, _ = bundled()
     good = [str(v) for v in x[0]]
     rows = [
         ["a", *good],
@@ -87,7 +87,7 @@ def test_rows_the_online_service_refuses_go_to_the_rejects_file_with_row_and_rea
         ["c", *good[:4], "nan", *good[5:]],  # not finite
         ["d", *good[:9], ""],  # empty
         ["e", *good],
-        ["f", *good[:3], "1e308", *good[4:]],  # finite, but the prediction is not
+        ["f", *good[:8], "1e308", *good[9:]],  # finite, but the prediction is not (s5: std < 1)
     ]
     write_csv(tmp_path / "in.csv", ["name", *FEATURES], rows)
     summary = score_files([tmp_path / "in.csv"], tmp_path / "out.csv", model)

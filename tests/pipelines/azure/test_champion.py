@@ -12,9 +12,10 @@ from pipelines.azure.ops import ModelStore
 from pipelines.azure.outputs_reader import parse
 from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.paths import REPO_ROOT
+from tests.model_folders import DATA_FILE, MODEL_NAME
 
-V3 = ModelRef("diabetes-regressor", "3")
-REGISTRY_URI = "azureml://registries/mlops-reg/models/diabetes-regressor/versions/3"
+V3 = ModelRef(MODEL_NAME, "3")
+REGISTRY_URI = f"azureml://registries/mlops-reg/models/{MODEL_NAME}/versions/3"
 
 
 @pytest.fixture
@@ -39,9 +40,9 @@ def test_a_champion_served_through_the_registry_is_read_from_it(
 ):
     serve(mocker, {**prod_outputs, "modelRegistryName": "mlops-reg"}, ops)
     dev = parse("dev", {**dev_outputs, "modelRegistryName": "mlops-reg"})
-    champion = resolve_champion("prod", "diabetes-regressor", dev, ops)
+    champion = resolve_champion("prod", MODEL_NAME, dev, ops)
     assert champion == ModelAsset(V3, REGISTRY_URI)
-    registry.get_model.assert_called_once_with("diabetes-regressor", "3")
+    registry.get_model.assert_called_once_with(MODEL_NAME, "3")
     ops.get_model.assert_not_called()
 
 
@@ -49,8 +50,8 @@ def test_without_a_shared_registry_the_champion_must_be_in_dev(
     mocker, dev_outputs, prod_outputs, ops, registry
 ):
     serve(mocker, {**prod_outputs, "modelRegistryName": "mlops-reg"}, ops)
-    champion = resolve_champion("prod", "diabetes-regressor", parse("dev", dev_outputs), ops)
-    assert champion == ModelAsset(V3, "azureml:diabetes-regressor:3")
+    champion = resolve_champion("prod", MODEL_NAME, parse("dev", dev_outputs), ops)
+    assert champion == ModelAsset(V3, f"azureml:{MODEL_NAME}:3")
     registry.get_model.assert_not_called()
 
 
@@ -61,17 +62,17 @@ def test_a_champion_missing_from_the_registry_is_named(mocker, dev_outputs, prod
     registry.get_model.return_value = None
     dev = parse("dev", {**dev_outputs, "modelRegistryName": "mlops-reg"})
     with pytest.raises(
-        AzurePathError, match=r"champion diabetes-regressor:3 \(served by prod\) is not in registry"
+        AzurePathError, match=rf"champion {MODEL_NAME}:3 \(served by prod\) is not in registry"
     ):
-        resolve_champion("prod", "diabetes-regressor", dev, ops)
+        resolve_champion("prod", MODEL_NAME, dev, ops)
 
 
 def test_the_registry_champion_reaches_the_rest_api_as_an_mlflow_model_input():
     request = training.TrainRequest(
         compute="cpu-cluster",
-        data_file=REPO_ROOT / "data" / "diabetes.csv",
+        data_file=DATA_FILE,
         params_file=REPO_ROOT / "config" / "usecase.yaml",
-        model_name="diabetes-regressor",
+        model_name=MODEL_NAME,
         champion=ModelAsset(V3, REGISTRY_URI),
         overrides={},
         git_commit="0123abc",
