@@ -12,7 +12,7 @@ from pipelines.azure import image, prod_deploy, qa_deploy, release, workspaces
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import ModelStore
 from pipelines.azure.outputs_reader import StackOutputsError, parse
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelRef, Sample
 from tests.model_folders import MODEL_NAME
 from tests.pipelines.azure_fakes import SAMPLE_RESULT, SAMPLE_ROWS
 
@@ -36,7 +36,7 @@ def stacks(mocker: Any, qa_outputs: dict[str, Any], prod_outputs: dict[str, Any]
     raw = {"qa": qa_outputs, "prod": prod_outputs}
     mocker.patch.object(workspaces, "outputs", side_effect=lambda env: parse(env, raw[env]))
     mocker.patch.object(workspaces, "ops", return_value=ops)
-    mocker.patch.object(workspaces, "model_sample", return_value=(SAMPLE_ROWS, SAMPLE_RESULT))
+    mocker.patch.object(workspaces, "model_sample", return_value=Sample(SAMPLE_ROWS, SAMPLE_RESULT))
     return raw
 
 
