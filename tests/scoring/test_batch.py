@@ -25,7 +25,7 @@ from scoring.batch import frame
 from scoring.batch.run import MODEL_NAME_KEY, MODEL_VERSION_KEY, main, score_files
 from scoring.batch.tables import BatchInputError, input_files
 from scoring.model_loader import LoadedModel, load_model
-from tests.model_folders import FEATURES, MODEL_NAME, bundled
+from tests.model_folders import FEATURES, MODEL_NAME, build_classifier_dir, bundled
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +290,43 @@ def test_reject_row_numbers_count_across_batches_and_files(model: LoadedModel, t
     ]
     ids = pq.read_table(tmp_path / "out.parquet").column("id").to_pylist()
     assert ids == [i for i in range(10) if i != 7] + [i for i in range(10) if i != 1]
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LoadedModel]:
+    folder = build_classifier_dir(tmp_path_factory.mktemp("clf") / "model")
+    return folder, load_model(folder, version="2")
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_classifier_writes_each_class_probability_beside_the_class_as_the_service_answers(
+    classifier: tuple[Path, LoadedModel], make_client: Any, tmp_path: Path, suffix: str
+) -> None:
+    folder, model = classifier
+    rows = np.random.default_rng(3).normal(size=(40, 4))
+    pq.write_table(pa.table({f: rows[:, j] for j, f in enumerate("abcd")}), tmp_path / "in.parquet")
+    summary = score_files([tmp_path / "in.parquet"], tmp_path / f"out.{suffix}", model, batch_rows=16)
+    assert summary.rows_scored == 40
+    read = pq.read_table if suffix == "parquet" else pa_csv.read_csv
+    out = read(tmp_path / f"out.{suffix}")
+    assert out.column_names == ["a", "b", "c", "d", "prediction", "probability_0", "probability_1"]
+    with make_client(model_dir=folder) as client:
+        online = client.post("/score", json={"data": rows.tolist()}).json()
+    assert out.column("prediction").to_pylist() == online["result"]
+    got = np.column_stack([out.column("probability_0"), out.column("probability_1")])
+    np.testing.assert_allclose(got, online["probabilities"], rtol=0, atol=1e-15 if suffix == "csv" else 0)
+
+
+def test_an_input_with_a_probability_column_is_refused_before_anything_is_written(
+    classifier: tuple[Path, LoadedModel], tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "in.csv", ["a", "b", "c", "d", "probability_1"], [[0, 0, 0, 0, 0.5]])
+    with pytest.raises(BatchInputError, match="already has a column 'probability_1'"):
+        score_files([tmp_path / "in.csv"], tmp_path / "out.csv", classifier[1])
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_regressor_adds_the_prediction_only(model: LoadedModel, tmp_path: Path) -> None:
+    pq.write_table(table(5), tmp_path / "in.parquet")
+    score_files([tmp_path / "in.parquet"], tmp_path / "out.parquet", model)
+    assert pq.read_table(tmp_path / "out.parquet").column_names == ["id", *FEATURES, "prediction"]
