@@ -3,7 +3,7 @@
     .venv/bin/python bench/batch_scoring.py                  # 1M and 10M rows
     .venv/bin/python bench/batch_scoring.py --rows 1000000   # one size
 
-For each size it writes a Parquet file of the ten diabetes features (plausible raw values, one
+For each size it writes a Parquet file of the default use case's ten features (plausible raw values, one
 row group per million rows; under ``.cache/batch-bench/``, git-ignored, reused on the next run),
 then runs, each in a fresh interpreter, alternately ``--repeat`` times:
 
@@ -14,7 +14,7 @@ then runs, each in a fresh interpreter, alternately ``--repeat`` times:
 
 It prints the median seconds, rows/s, the ratio floor/ours (1.0 = at the floor) and each
 process's peak RSS (``ru_maxrss``, imports included). The model is StandardScaler + Ridge fitted
-on scikit-learn's diabetes data, written per the model artifact contract (tests/model_folders.py).
+on the default use case's data, written per the model artifact contract (tests/model_folders.py).
 Results also go to ``bench/results/batch_scoring.json``.
 """
 

@@ -19,7 +19,7 @@ What it sets up (idempotent; all under git-ignored folders):
 - ``wrk`` (Debian's package) if it is not on PATH (``apt-get install wrk``, as root);
 - ``bench/.venv-azureml``: azureml-inference-server-http + the pinned scikit-learn, in a venv
   of its own because it pins OpenTelemetry;
-- ``bench/.work/model``: StandardScaler + Ridge fitted on scikit-learn's diabetes data, written
+- ``bench/.work/model``: StandardScaler + Ridge fitted on the default use case's data, written
   per the model artifact contract, plus the same estimator as an MLflow model (``mlflow-model``)
   and an Azure ML ``score.py`` (the MLOpsPython shape: ``init()`` + ``run(raw_data)``).
 
@@ -47,6 +47,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -115,6 +116,15 @@ def run(raw_data):
 '''
 
 
+def bench_data() -> tuple[list[str], str, Any, Any]:
+    """The default use case's features, target name and data (tests/model_folders.py reads it)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.model_folders import DEFAULT_USECASE, FEATURES, bundled
+
+    x, y = bundled()
+    return FEATURES, DEFAULT_USECASE.target.name, x, y
+
+
 def ensure_models() -> Path:
     """Fit the benchmark model once; write the contract folder, the MLflow model, score.py."""
     model_dir = WORK / "model"
@@ -123,20 +133,19 @@ def ensure_models() -> Path:
     import joblib
     import numpy as np
     import sklearn
-    from sklearn.datasets import load_diabetes
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x, y = load_diabetes(return_X_y=True)
+    features, target, x, y = bench_data()
     estimator = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=1.0))]).fit(x, y)
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(estimator, model_dir / "estimator.joblib")
     meta = {
-        "name": "diabetes-bench",
+        "name": "bench",
         "sklearn_version": sklearn.__version__,
-        "features": ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"],
-        "target": "target",
+        "features": features,
+        "target": target,
         "lineage": {"run_id": "bench", "packages": {"numpy": np.__version__}},
         "sample": {"data": x[:3].tolist(), "result": estimator.predict(x[:3]).tolist()},
     }
@@ -342,10 +351,9 @@ def running(server: Server) -> Iterator[tuple[str, int]]:
 
 def lua_script(server: Server, rows: int) -> Path:
     import numpy as np
-    from sklearn.datasets import load_diabetes
 
-    x = np.asarray(load_diabetes(return_X_y=True)[0])
-    data = np.resize(x, (rows, 10)).tolist()
+    x = bench_data()[2]
+    data = np.resize(x, (rows, x.shape[1])).tolist()
     body = json.dumps({server.body_key: data})
     path = RESULTS / f"post-{server.key}-{rows}.lua"
     headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in server.headers)

@@ -29,7 +29,7 @@ from typing import Any
 
 # bench/ is sys.path[0] when run as a script; scoring is the project's (installed in .venv),
 # unless PYTHONPATH=<a baseline tree> puts another scoring/ first.
-from scoring_load import API_KEY, ROOT, ensure_models
+from scoring_load import API_KEY, ROOT, bench_data, ensure_models
 
 from scoring import telemetry
 from scoring.app import create_app
@@ -38,10 +38,9 @@ from scoring.settings import Settings
 
 def body_of(rows: int) -> bytes:
     import numpy as np
-    from sklearn.datasets import load_diabetes
 
-    x = np.asarray(load_diabetes(return_X_y=True)[0])
-    return json.dumps({"data": np.resize(x, (rows, 10)).tolist()}).encode()
+    x = bench_data()[2]
+    return json.dumps({"data": np.resize(x, (rows, x.shape[1])).tolist()}).encode()
 
 
 class FakeTransport(asyncio.Transport):

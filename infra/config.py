@@ -358,7 +358,7 @@ class Settings(BaseModel):
         StringConstraints(
             pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
         ),
-    ] = "diabetes-scoring:placeholder"
+    ] = "mlops-scoring:placeholder"
     model_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = (
         "placeholder"
     )

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     production = load_collected(args.collected, since=since, model_version=args.model_version)
     data_hash = metadata["lineage"]["data_hash"]
     source = find_reference([*args.reference_data, load_params().data_path], data_hash)
-    reference = training_rows(source, metadata["params"])
+    reference = training_rows(source, metadata)
     ref_pred = np.asarray(load_estimator(args.model).predict(reference[list(FEATURES)].to_numpy()))
 
     summary = analyse(reference, ref_pred, production, settings)

@@ -92,17 +92,25 @@ def find_reference(candidates: list[Path], data_hash: str) -> Path:
     )
 
 
-def training_rows(path: Path, params: dict[str, Any]) -> pd.DataFrame:
-    """The rows the model was trained on: its data file split as the train step split it."""
+def training_rows(path: Path, metadata: dict[str, Any]) -> pd.DataFrame:
+    """The rows the model was trained on: its data file split as the train step split it
+    (model/train.py: the seed and test size of ``metadata["params"]``, stratified by the target
+    for a classifier). The columns are the model's (``features``, ``target``), else the default
+    use case's."""
     from model.params import TrainParams
+    from model.schema import COLUMNS
     from model.train import split
 
+    params = metadata["params"]
+    features, target = metadata.get("features"), metadata.get("target")
+    columns = (*features, target) if features and target else COLUMNS
     try:
-        frame = load_csv(path)
+        frame = load_csv(path, tuple(columns))
     except DataError as error:
         raise MonitorError(str(error)) from None
     train_params = TrainParams(test_size=params["test_size"], seed=params["seed"])
-    train, _ = split(frame, train_params)
+    stratify = frame[columns[-1]] if metadata.get("task") == "classification" else None
+    train, _ = split(frame, train_params, stratify)
     return train.reset_index(drop=True)
 
 

@@ -7,23 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.model_folders import FEATURES, build_model_dir, diabetes, expected_predictions
+from tests.model_folders import FEATURES, build_model_dir, bundled, expected_predictions
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_model_dir(tmp_path_factory.mktemp("model-a") / "diabetes", alpha=1.0)
+    return build_model_dir(tmp_path_factory.mktemp("model-a") / "model", alpha=1.0)
 
 
 @pytest.fixture(scope="session")
 def model_dir_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second model whose predictions differ from ``model_dir``'s."""
-    return build_model_dir(tmp_path_factory.mktemp("model-b") / "diabetes", alpha=50.0)
+    return build_model_dir(tmp_path_factory.mktemp("model-b") / "model", alpha=50.0)
 
 
 @pytest.fixture(scope="session")
 def rows() -> list[list[float]]:
-    x, _ = diabetes()
+    x, _ = bundled()
     return x[10:15].tolist()
 
 

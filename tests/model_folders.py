@@ -1,6 +1,6 @@
 """Model folders built here, per the artifact contract (no training code, no MLflow).
 
-``build_model_dir`` fits a small scikit-learn Pipeline on scikit-learn's diabetes data and
+``build_model_dir`` fits a small scikit-learn Pipeline on the default use case's data and
 writes ``estimator.joblib`` + ``metadata.json`` exactly as docs/architecture.md describes,
 so the tests need neither the training code nor MLflow.
 """
@@ -13,30 +13,38 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 import sklearn
-from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+from model.params import DEFAULT_PARAMS, load_params
+
+# The default use case (config/usecase.yaml), whatever MLOPS_USECASE says: its name, features, data.
+DEFAULT_USECASE = load_params(DEFAULT_PARAMS)
+MODEL_NAME = DEFAULT_USECASE.model_name
+FEATURES = list(DEFAULT_USECASE.features)
+DATA_FILE = DEFAULT_USECASE.data_path
 
 
-def diabetes() -> tuple[np.ndarray, np.ndarray]:
-    x, y = load_diabetes(return_X_y=True)
-    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+def bundled() -> tuple[np.ndarray, np.ndarray]:
+    """The default use case's data file: its features and its target, as float arrays."""
+    frame = pd.read_csv(DEFAULT_USECASE.data_path)
+    x = frame[FEATURES].to_numpy(dtype=np.float64)
+    return x, frame[DEFAULT_USECASE.target.name].to_numpy(dtype=np.float64)
 
 
 def build_model_dir(
     path: Path,
     *,
     alpha: float = 1.0,
-    name: str = "diabetes-regressor",
+    name: str = MODEL_NAME,
     sklearn_version: str | None = None,
     n_sample: int = 3,
 ) -> Path:
     """Fit StandardScaler + Ridge(alpha) and write a model folder at ``path``."""
-    x, y = diabetes()
+    x, y = bundled()
     estimator = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=alpha))]).fit(x, y)
     path.mkdir(parents=True, exist_ok=True)
     joblib.dump(estimator, path / "estimator.joblib")
@@ -45,7 +53,7 @@ def build_model_dir(
         "name": name,
         "sklearn_version": sklearn_version or sklearn.__version__,
         "features": FEATURES,
-        "target": "target",
+        "target": DEFAULT_USECASE.target.name,
         "lineage": {
             "git_commit": "0" * 40,
             "data_hash": "sha256:test",

@@ -37,7 +37,7 @@ from pipelines.azure.refs import ModelRef
 from pipelines.azure.training import training_environment
 from pipelines.paths import REPO_ROOT
 
-EXPERIMENT = "diabetes-batch-scoring"
+EXPERIMENT = "mlops-batch-scoring"
 ENTRY_SCRIPT = "scoring/batch/parallel/entry.py"
 STEP = "score"
 # Azure ML's defaults are 60 s per mini-batch and 2 retries (Learn, how-to-use-parallel-job-in-
@@ -67,7 +67,7 @@ def build_batch_job(request: BatchJobRequest, *, environment_id: str) -> Any:
     from azure.ai.ml.parallel import RunFunction, parallel_run_function
 
     score = parallel_run_function(
-        name="diabetes_score_batch",
+        name="mlops_score_batch",
         display_name=STEP,
         description="Score every row of every input file with the registered model (scoring/batch/).",
         inputs={

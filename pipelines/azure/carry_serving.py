@@ -33,7 +33,7 @@ IMAGE_OUTPUT = StackOutputs.export_name("scoring_image")
 VERSION_OUTPUT = StackOutputs.export_name("scoring_model_version")
 GROUP_OUTPUT = StackOutputs.export_name("container_group_name")
 # The program's defaults (infra/config.py; a test keeps them equal): "nothing deployed yet".
-PLACEHOLDER_IMAGE = "diabetes-scoring:placeholder"
+PLACEHOLDER_IMAGE = "mlops-scoring:placeholder"
 PLACEHOLDER_VERSION = "placeholder"
 PLACEHOLDERS = {IMAGE_KEY: PLACEHOLDER_IMAGE, VERSION_KEY: PLACEHOLDER_VERSION}
 

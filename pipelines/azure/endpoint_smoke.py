@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import httpx
 
+from pipelines.azure.refs import Sample
 from pipelines.smoke import SmokeResult, smoke_test
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
@@ -34,8 +35,7 @@ class HeaderTransport(httpx.BaseTransport):
 
 def smoke_endpoint(
     url: str,
-    rows: list[list[float]],
-    expected: list[float],
+    sample: Sample,
     *,
     api_key: str | None,
     deployment: str | None = None,
@@ -43,7 +43,16 @@ def smoke_endpoint(
     verify: bool | str | ssl.SSLContext = True,
     transport: httpx.BaseTransport | None = None,
 ) -> SmokeResult:
-    """POST the sample rows to ``url`` (one deployment only, when ``deployment`` is given)."""
+    """POST the sample rows to ``url`` (one deployment only, when ``deployment`` is given) and
+    compare the predictions, and a classifier's probabilities, with the offline ones."""
     inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
     wrapped = HeaderTransport({DEPLOYMENT_HEADER: deployment}, inner) if deployment else inner
-    return smoke_test(url, rows, expected, api_key=api_key, timeout_s=timeout_s, transport=wrapped)
+    return smoke_test(
+        url,
+        sample.rows,
+        sample.expected,
+        api_key=api_key,
+        timeout_s=timeout_s,
+        transport=wrapped,
+        probabilities=sample.probabilities,
+    )

@@ -1,4 +1,4 @@
-"""The scoring image with the model baked in: ``<registry>/diabetes-scoring:NAME-vVERSION``.
+"""The scoring image with the model baked in: ``<registry>/mlops-scoring:NAME-vVERSION``.
 
 ``mlops image build --env qa --model NAME:VERSION``:
 
@@ -9,12 +9,12 @@
 3. ``az acr login``, ``docker build -f scoring/Dockerfile`` (context: the repository, the model
    copied under ``.state/image-build/``), ``docker push``;
 4. resolve the pushed digest (``az acr repository show``) and print
-   ``<login server>/diabetes-scoring:TAG@sha256:...``.
+   ``<login server>/mlops-scoring:TAG@sha256:...``.
 
 ``az acr build`` is the alternative without a local Docker engine (docs/azure.md).
 Prod reuses qa's image: :func:`import_image` copies it registry-to-registry by the digest qa
 tested (:func:`tested_digest`), naming qa's registry by its ARM resource id (``az acr import
---registry <id> --source diabetes-scoring@sha256:...``), then reads back the digest that landed
+--registry <id> --source mlops-scoring@sha256:...``), then reads back the digest that landed
 and refuses anything else.
 
 Every external program runs through a :data:`Runner` (tests pass a mock and assert argv).
@@ -187,7 +187,7 @@ def import_image(
     model: ModelRef,
     progress: Callable[[str], None] = print,
 ) -> ImageRef:
-    """Copy the image qa tested (``source_digest``) into ``registry`` as ``diabetes-scoring:TAG``.
+    """Copy the image qa tested (``source_digest``) into ``registry`` as ``mlops-scoring:TAG``.
 
     The source registry is named by its resource id, the image by its digest (Learn,
     container-registry-import-images: "Supply the resource ID of the source registry with the

@@ -9,7 +9,7 @@ tests/pipelines/azure/test_monitoring.py) and creates or updates it in the envir
   "two data assets are created with names `<endpoint_name>-<deployment_name>-model_inputs` and
   `<endpoint_name>-<deployment_name>-model_outputs`");
 - reference: the serving model's training data, found by its lineage ``data_hash`` and registered as
-  an MLTable asset ``diabetes-reference`` versioned by that hash (Learn, how-to-monitor-model-performance,
+  an MLTable asset ``mlops-reference`` versioned by that hash (Learn, how-to-monitor-model-performance,
   "Set up advanced model monitoring": the training data as ``Input(type="mltable", ...)`` with
   ``data_context=MonitorDatasetContext.TRAINING``);
 - thresholds, schedule, Spark compute and e-mails: ``config/monitor.yaml`` (``drift`` and ``azure``).
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from model.monitor_config import AzureMonitorSettings, DriftSettings
     from pipelines.azure.ops import AzureMLOps
 
-REFERENCE_ASSET = "diabetes-reference"
-MONITOR_PREFIX = "diabetes-monitor"
+REFERENCE_ASSET = "mlops-reference"
+MONITOR_PREFIX = "mlops-monitor"
 # The collections the prod deployment's data collector registers (prod_deploy.build_data_collector).
 INPUTS_COLLECTION = prod_deploy.INPUTS_COLLECTION
 OUTPUTS_COLLECTION = prod_deploy.OUTPUTS_COLLECTION
@@ -193,7 +193,7 @@ def build_monitor_schedule(
 
 
 def ensure_reference(ops: AzureMLOps, data_hash: str, candidates: list[Path]) -> str:
-    """The reference asset's id (``azureml:diabetes-reference:<version>``), registered if missing."""
+    """The reference asset's id (``azureml:mlops-reference:<version>``), registered if missing."""
     version = reference_version(data_hash)
     asset_id = f"azureml:{REFERENCE_ASSET}:{version}"
     existing = ops.get_data(REFERENCE_ASSET, version)

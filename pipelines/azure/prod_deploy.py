@@ -33,7 +33,7 @@ from typing import Any
 
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef
 from pipelines.contracts import (
     LIVE_PATH,
     MODEL_DIR_IN_IMAGE,
@@ -180,14 +180,21 @@ def plan_rollback(
 
 
 def endpoint_name(outputs: Any) -> str:
-    """The stack's endpoint: ``diabetes-<env>-<6 hex of the workspace id>`` (unique per region)."""
+    """The stack's endpoint: ``scoring-<env>-<6 hex of the workspace id>`` (unique per region).
+
+    One endpoint per stack whatever the use case: its deployments and tags name the model, so its
+    URL survives a change of ``model_name``. Rules (azure-ai-ml
+    entities/_endpoint/_endpoint_helpers.py validate_endpoint_or_deployment_name): 3-32 characters,
+    a letter first, then letters, digits or hyphens, a letter or digit last; Learn
+    how-to-deploy-online-endpoints: "Endpoint names must be unique within an Azure region".
+    """
     import hashlib
     import os
 
     if override := os.environ.get("MLOPS_ENDPOINT_NAME", "").strip():
         return override
     digest = hashlib.sha256(str(outputs.workspace_id).lower().encode()).hexdigest()[:6]
-    return f"diabetes-{outputs.environment}-{digest}"
+    return f"scoring-{outputs.environment}-{digest}"
 
 
 def scoring_url(endpoint_uri: str, host: str | None) -> str:
@@ -284,7 +291,7 @@ def build_deployment(
     )
 
     environment = Environment(
-        name="diabetes-scoring",
+        name=IMAGE_REPOSITORY,
         image=image,
         inference_config={
             "liveness_route": {"port": SCORING_PORT, "path": LIVE_PATH},

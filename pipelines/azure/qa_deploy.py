@@ -4,7 +4,7 @@ Why through Pulumi and not an ACI update call: the stack owns the container grou
 made beside it would be drift that the next ``pulumi up`` reverts. So the deploy sets the two
 stack settings the program reads and runs ``up`` with the policy pack (Automation API):
 
-1. ``azure-mlops:scoringImage`` = ``diabetes-scoring@sha256:...`` (the digest: what was tested
+1. ``azure-mlops:scoringImage`` = ``mlops-scoring@sha256:...`` (the digest: what was tested
    is what runs) and ``azure-mlops:modelVersion`` = the version;
 2. ``up`` (output streamed), then the stack's ``scoringUri`` output, and its ``scoringImage`` and
    ``scoringModelVersion`` outputs checked to name the new image and version: they are what

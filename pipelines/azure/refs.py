@@ -12,7 +12,9 @@ from model.outputs import ESTIMATOR_FILE, METADATA_FILE
 from pipelines.azure.errors import AzurePathError, UsageError
 
 _REF = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,254}):([0-9A-Za-z._-]{1,64})$")
-IMAGE_REPOSITORY = "diabetes-scoring"
+# One repository for every use case: the tag names the model and version (ModelRef.image_tag), so
+# infra's placeholder and qa's settings need no edit when config/usecase.yaml changes model_name.
+IMAGE_REPOSITORY = "mlops-scoring"
 # Learn, how-to-manage-models "Supported paths": a model asset in an Azure ML registry
 _REGISTRY_PREFIX = "azureml://registries/"
 
@@ -33,7 +35,7 @@ class ModelRef:
     def parse(cls, text: str) -> ModelRef:
         match = _REF.match(text.strip())
         if not match:
-            raise UsageError(f"--model must be NAME:VERSION (e.g. diabetes-regressor:3), got {text!r}")
+            raise UsageError(f"--model must be NAME:VERSION (e.g. my-model:3), got {text!r}")
         return cls(match.group(1), match.group(2))
 
     def __str__(self) -> str:
@@ -81,11 +83,28 @@ def find_model_folder(root: Path) -> Path:
     return found[0]
 
 
-def read_sample(model_dir: Path) -> tuple[list[list[float]], list[float]]:
-    """The sample rows and offline predictions written by the train step (``metadata.json``)."""
-    metadata: dict[str, Any] = json.loads((model_dir / METADATA_FILE).read_text())
+@dataclass(frozen=True)
+class Sample:
+    """A model's sample rows with its offline predictions, and a classifier's class probabilities
+    (one row of probabilities per row, in the order of ``metadata.json``'s ``classes``)."""
+
+    rows: list[list[float]]
+    expected: list[float]
+    probabilities: list[list[float]] | None = None
+
+
+def read_sample(model_dir: Path) -> Sample:
+    """The sample the train step wrote into ``metadata.json``: rows, predictions and, for a
+    classifier, probabilities (the smoke test compares all of them, as the local one does)."""
+    path = model_dir / METADATA_FILE
+    metadata: dict[str, Any] = json.loads(path.read_text())
     sample = metadata.get("sample") or {}
     rows, result = sample.get("data"), sample.get("result")
     if not rows or not result or len(rows) != len(result):
-        raise AzurePathError(f"{model_dir / METADATA_FILE} has no usable sample (data + result)")
-    return rows, result
+        raise AzurePathError(f"{path} has no usable sample (data + result)")
+    probabilities = sample.get("probabilities")
+    if metadata.get("task") == "classification" and probabilities is None:
+        raise AzurePathError(f"{path}: a classifier's sample has no probabilities to compare")
+    if probabilities is not None and (not isinstance(probabilities, list) or len(probabilities) != len(rows)):
+        raise AzurePathError(f"{path}: sample.probabilities must have one row per sample row")
+    return Sample(rows, result, probabilities)

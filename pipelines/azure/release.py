@@ -14,7 +14,7 @@ from pipelines.azure.endpoint_smoke import smoke_endpoint
 from pipelines.azure.errors import AzurePathError, UsageError
 from pipelines.azure.ops import AzureMLOps, ModelStore
 from pipelines.azure.outputs_reader import StackOutputsError, require, stack_name
-from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef
+from pipelines.azure.refs import IMAGE_REPOSITORY, ModelRef, Sample
 from pipelines.stack_outputs import StackOutputs
 
 Progress = Callable[[str], None]
@@ -69,9 +69,9 @@ def build_image(env: str, model: ModelRef, progress: Progress) -> image.ImageRef
     )
 
 
-def _smoke_fn(rows: list[list[float]], expected: list[float]) -> Callable[[str, str, str | None], object]:
+def _smoke_fn(sample: Sample) -> Callable[[str, str, str | None], object]:
     def smoke(url: str, key: str, deployment: str | None) -> object:
-        return smoke_endpoint(url, rows, expected, api_key=key, deployment=deployment)
+        return smoke_endpoint(url, sample, api_key=key, deployment=deployment)
 
     return smoke
 
@@ -90,7 +90,7 @@ def _deploy_qa(ref: ModelRef, progress: Progress) -> str:
         login_server=require(outputs, "registry_login_server"),
         model=ref,
     )
-    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
+    sample = workspaces.model_sample(workspaces.model_store(outputs), ref)
     stack = qa_deploy.select_stack(stack_name("qa"))
     progress(f"pulumi up --stack {stack_name('qa')}: {qa_deploy.IMAGE_KEY}={built.in_registry}")
     result = qa_deploy.deploy(
@@ -98,7 +98,7 @@ def _deploy_qa(ref: ModelRef, progress: Progress) -> str:
     )
     progress(f"waiting for {ref} at {result.scoring_uri}")
     qa_deploy.wait_ready(result.scoring_uri, ref.version, api_key=result.api_key, progress=lambda _s: None)
-    passed = smoke_endpoint(result.scoring_uri, rows, expected, api_key=result.api_key)
+    passed = smoke_endpoint(result.scoring_uri, sample, api_key=result.api_key)
     return f"qa serves {ref} at {result.scoring_uri}; smoke test passed ({passed.rows} rows)"
 
 
@@ -141,14 +141,14 @@ def _deploy_prod(ref: ModelRef, progress: Progress) -> str:
         model=ref,
         progress=progress,
     )
-    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
+    sample = workspaces.model_sample(workspaces.model_store(outputs), ref)
     result = prod_deploy.execute_deploy(
         ops,
         endpoint=endpoint,
         compute=compute,
         model=ref,
         image=pulled.by_digest,
-        smoke=_smoke_fn(rows, expected),
+        smoke=_smoke_fn(sample),
         app_insights_connection_string=outputs.app_insights_connection_string.get_secret_value() or None,
         collect_rate=load_monitor_config().azure.collection_rate,
         host=outputs.scoring_fqdn,
@@ -171,8 +171,8 @@ def _smoke_qa() -> str:
     serving = qa_deploy.serving_version(uri, api_key=key)
     if serving is None:
         raise AzurePathError(f"{uri} serves no registered model (not ready, or the placeholder image)")
-    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), serving)
-    passed = smoke_endpoint(uri, rows, expected, api_key=key)
+    sample = workspaces.model_sample(workspaces.model_store(outputs), serving)
+    passed = smoke_endpoint(uri, sample, api_key=key)
     return f"smoke test passed: {passed.rows} rows from {uri} match {serving} ({passed.attempts} attempt(s))"
 
 
@@ -183,8 +183,8 @@ def _smoke_prod() -> str:
         raise AzurePathError(f"endpoint {endpoint} has no live deployment with a model tag")
     found = ops.get_endpoint(endpoint)
     uri = prod_deploy.scoring_url(str(found.scoring_uri), outputs.scoring_fqdn) if found is not None else ""
-    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), live[1])
-    passed = smoke_endpoint(uri, rows, expected, api_key=ops.endpoint_key(endpoint))
+    sample = workspaces.model_sample(workspaces.model_store(outputs), live[1])
+    passed = smoke_endpoint(uri, sample, api_key=ops.endpoint_key(endpoint))
     return f"smoke test passed: {passed.rows} rows from {uri} match {live[1]} ({live[0]})"
 
 
@@ -200,12 +200,12 @@ def rollback(env: str, progress: Progress) -> str:
     ref = next(d.model for d in deployments if d.name == plan.previous)
     if ref is None:
         raise AzurePathError(f"deployment {plan.previous} has no model_name/model_version tags")
-    rows, expected = workspaces.model_sample(workspaces.model_store(outputs), ref)
+    sample = workspaces.model_sample(workspaces.model_store(outputs), ref)
     done = prod_deploy.execute_rollback(
         ops,
         endpoint=endpoint,
         compute=compute,
-        smoke=_smoke_fn(rows, expected),
+        smoke=_smoke_fn(sample),
         host=outputs.scoring_fqdn,
         progress=progress,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import AzureMLOps, ModelStore, ops_for, registry_ops_for
 from pipelines.azure.outputs_reader import read_outputs
-from pipelines.azure.refs import ModelRef, find_model_folder, read_sample
+from pipelines.azure.refs import ModelRef, Sample, find_model_folder, read_sample
 from pipelines.stack_outputs import StackOutputs
 
 
@@ -39,8 +39,8 @@ def model_store(stack_outputs: StackOutputs) -> ModelStore:
     return ops(stack_outputs)
 
 
-def model_sample(store: ModelStore, model: ModelRef) -> tuple[list[list[float]], list[float]]:
-    """The sample rows a registered model carries and its offline predictions for them."""
+def model_sample(store: ModelStore, model: ModelRef) -> Sample:
+    """The sample a registered model carries: rows, offline predictions (and probabilities)."""
     if store.get_model(model.name, model.version) is None:
         raise AzurePathError(f"{store.where} has no model {model}")
     with tempfile.TemporaryDirectory(prefix="mlops-sample-") as tmp:

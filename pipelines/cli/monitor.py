@@ -16,14 +16,12 @@ import typer
 from rich.table import Table
 
 from pipelines.cli.common import Env, EnvOption, console, fail, reported
-from pipelines.errors import ExitCode
+from pipelines.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from pipelines.local.monitor import MonitorOutcome
 
 app = typer.Typer()
-
-DEFAULT_MODEL = "diabetes-regressor"
 
 
 def _table(outcome: MonitorOutcome) -> Table:
@@ -86,9 +84,19 @@ def monitor(
         bool, typer.Option(help="qa/prod: create or update the Azure ML model monitor (MonitorSchedule).")
     ] = False,
     summary_file: Annotated[Path | None, typer.Option(help="Also write the JSON summary here.")] = None,
-    model_name: Annotated[str, typer.Option(help="The registered model.")] = DEFAULT_MODEL,
+    model_name: Annotated[
+        str | None, typer.Option(help="The registered model (default: the use case's model_name).")
+    ] = None,
 ) -> None:
     """Compare what production sent with the serving model's training data; exit 3 on drift."""
+    if model_name is None:
+        from model.params import ParamsError, load_params
+
+        with reported():
+            try:
+                model_name = load_params(params).model_name
+            except ParamsError as error:
+                raise UsageError(str(error)) from None
     if env is Env.local:
         if schedule:
             fail(

@@ -31,7 +31,6 @@ def traffic(
     labels_out: Annotated[
         Path | None, typer.Option(help="Write request_id,row,target of the rows sent here (for --labels).")
     ] = None,
-    model_name: Annotated[str, typer.Option(help="The registered model.")] = "diabetes-regressor",
 ) -> None:
     """Send rows to the local endpoint, so that it collects them for `mlops monitor --env local`."""
     if env is not Env.local:

@@ -1,4 +1,5 @@
-"""One Arrow batch scored: its feature matrix, the rows the rules refuse, the predictions (pure).
+"""One Arrow batch scored: its feature matrix, the rows the rules refuse, the predictions and, for
+a classifier, the class probabilities (pure).
 
 The common case costs a few vectorised passes: each feature column to float64 (zero-copy for
 float64 Parquet columns), one finiteness check (:func:`scoring.rules.finite_rows`), one call
@@ -24,6 +25,7 @@ FloatArray = npt.NDArray[np.float64]
 # cache; a whole batch at once spends its time on memory traffic (2-3x slower, measured).
 PREDICT_ROWS = 8192
 Rejects = list[tuple[int, str]]  # (row within the batch, 0-based; reason)
+PROBABILITY_PREFIX = "probability_"
 
 
 class ColumnTypeError(TypeError):
@@ -98,6 +100,24 @@ def features_of(batch: pa.RecordBatch, features: Sequence[str]) -> tuple[FloatAr
     return x, sorted(reasons.items())
 
 
+def probability_columns(model: LoadedModel) -> list[str]:
+    """A classifier's probability columns, one per class in ``metadata.json``'s ``classes`` order
+    (the online service's ``probabilities`` order): ``probability_<class>``, ``probability_1`` for
+    the class 1.0. None for a regressor."""
+    if model.classes is None:
+        return []
+    return [f"{PROBABILITY_PREFIX}{int(c) if float(c).is_integer() else c!r}" for c in model.classes]
+
+
+def _probabilities(model: LoadedModel, x: FloatArray) -> FloatArray:
+    """Per row, each class's probability (rows × classes), a cache-sized slice at a time."""
+    out = np.empty((len(x), len(model.classes or ())), dtype=np.float64)
+    for start in range(0, len(x), PREDICT_ROWS):
+        rows = np.ascontiguousarray(x[start : start + PREDICT_ROWS])
+        out[start : start + PREDICT_ROWS] = model_loader.predict_proba(model, rows)
+    return out
+
+
 def _predict(model: LoadedModel, x: FloatArray) -> FloatArray:
     """Predictions, a cache-sized slice at a time; NaN for a row the model refuses (the service's 422)."""
     out = np.empty(len(x), dtype=np.float64)
@@ -117,7 +137,8 @@ def _predict_slice(model: LoadedModel, x: FloatArray) -> FloatArray:
 
 
 def score(batch: pa.RecordBatch, model: LoadedModel, prediction: str) -> Scored:
-    """The batch's valid rows with a ``prediction`` column, and the rows refused with why."""
+    """The batch's valid rows with a ``prediction`` column (and a classifier's
+    :func:`probability_columns`), and the rows refused with why."""
     x, rejects = features_of(batch, model.features)
     if rejects:
         keep = np.ones(batch.num_rows, dtype=bool)
@@ -135,15 +156,26 @@ def score(batch: pa.RecordBatch, model: LoadedModel, prediction: str) -> Scored:
         index = batch.schema.get_field_index(name)
         if batch.schema.field(index).type != pa.float64():
             batch = batch.set_column(index, pa.field(name, pa.float64()), pa.array(x[:, j]))
-    return Scored(batch.append_column(prediction, pa.array(result, type=pa.float64())), rejects)
+    batch = batch.append_column(prediction, pa.array(result, type=pa.float64()))
+    columns = probability_columns(model)
+    if columns:
+        probabilities = _probabilities(model, x) if len(x) else np.empty((0, len(columns)))
+        for j, name in enumerate(columns):
+            batch = batch.append_column(name, pa.array(probabilities[:, j], type=pa.float64()))
+    return Scored(batch, rejects)
 
 
-def output_schema(schema: pa.Schema, features: Sequence[str], prediction: str) -> pa.Schema:
-    """The schema :func:`score` gives a batch of ``schema``: the features as float64, the prediction added."""
+def output_schema(
+    schema: pa.Schema, features: Sequence[str], prediction: str, probabilities: Sequence[str] = ()
+) -> pa.Schema:
+    """The schema :func:`score` gives a batch of ``schema``: the features as float64, the prediction
+    added, then the ``probabilities`` columns (:func:`probability_columns`)."""
     for name in features:
         index = schema.get_field_index(name)
         schema = schema.set(index, pa.field(name, pa.float64()))
-    return schema.append(pa.field(prediction, pa.float64()))
+    for name in (prediction, *probabilities):
+        schema = schema.append(pa.field(name, pa.float64()))
+    return schema
 
 
 def _is_number(kind: pa.DataType) -> bool:

@@ -1,7 +1,8 @@
 """Score files: every input file's rows, in order, into one output file and one rejects file.
 
 The output holds the input's columns and rows (the rows the rules refuse left out) plus the
-``prediction`` column; a Parquet output names the model in its schema metadata
+``prediction`` column and, for a classifier, one ``probability_<class>`` column per class (in
+``metadata.json``'s ``classes`` order); a Parquet output names the model in its schema metadata
 (``mlops.model.name``, ``mlops.model.version``). Both files are written under temporary names and
 renamed at the end: an error or an interruption (Ctrl-C, SIGTERM) leaves neither a half output
 nor a half rejects file, and any previous output in place.
@@ -95,9 +96,10 @@ def score_files(
     rejects = rejects or rejects_path(output)
     file_format(output, "output")
     known: list[int | None] = []
+    added = [PREDICTION, *frame.probability_columns(model)]
     for path in inputs:  # every file's columns first: a bad file fails in seconds, not hours
         names, rows = header(path)
-        check_columns(names, model.features, path, PREDICTION)
+        check_columns(names, model.features, path, added)
         known.append(rows)
     total = None if None in known else sum(n for n in known if n is not None)
     metadata = {MODEL_NAME_KEY: model.name, MODEL_VERSION_KEY: model.version}
@@ -113,7 +115,8 @@ def score_files(
             source = Source(path, model.features, batch_rows)
             if writer is None:
                 first = source.schema
-                writer = TableWriter(output, frame.output_schema(first, model.features, PREDICTION), metadata)
+                schema = frame.output_schema(first, model.features, PREDICTION, added[1:])
+                writer = TableWriter(output, schema, metadata, added=len(added))
             offset = 0
             for batch in source.batches():
                 result = frame.score(_conform(batch, first, model.features, path), model, PREDICTION)

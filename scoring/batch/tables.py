@@ -64,16 +64,18 @@ def input_files(path: Path) -> list[Path]:
     return files
 
 
-def check_columns(names: Sequence[str], features: Sequence[str], path: Path, prediction: str) -> None:
-    """The file has every feature column, names each column once, and no column named ``prediction``."""
+def check_columns(names: Sequence[str], features: Sequence[str], path: Path, added: Sequence[str]) -> None:
+    """The file has every feature column, names each column once, and none of the ``added`` columns
+    (the prediction, a classifier's probabilities)."""
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise BatchInputError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
     missing = [f for f in features if f not in names]
     if missing:
         raise BatchInputError(f"{path}: " + column_problem(missing, [], features))
-    if prediction in names:
-        raise BatchInputError(f"{path}: already has a column {prediction!r}, the column batch scoring adds")
+    for name in added:
+        if name in names:
+            raise BatchInputError(f"{path}: already has a column {name!r}, a column batch scoring adds")
 
 
 class Source:
@@ -153,15 +155,16 @@ class AtomicFile:
 class TableWriter(AtomicFile):
     """Arrow batches to Parquet (``ParquetWriter``) or CSV (``pyarrow.csv.CSVWriter``)."""
 
-    def __init__(self, path: Path, schema: pa.Schema, metadata: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, metadata: Mapping[str, str], added: int = 1) -> None:
         super().__init__(path)
         self.format = file_format(path, "output")
         self.schema = schema.with_metadata(dict(metadata)) if self.format == PARQUET else schema
         self._writer: Any
         if self.format == PARQUET:
-            # Dictionary encoding for the input's columns only: the last column (the prediction)
-            # holds distinct floats, where trying a dictionary costs as much as writing it.
-            dictionary = [field.name for field in self.schema][:-1]
+            # Dictionary encoding for the input's columns only: the ``added`` last columns (the
+            # prediction, probabilities) hold distinct floats, where trying a dictionary costs as
+            # much as writing it.
+            dictionary = [field.name for field in self.schema][:-added]
             self._writer = pq.ParquetWriter(self.temporary, self.schema, use_dictionary=dictionary)
         else:
             self._writer = pa_csv.CSVWriter(self.temporary, self.schema)

@@ -188,7 +188,7 @@ def test_outputs_match_the_pipelines_contract(runs: dict[str, OfflineRun], stack
     assert [k for k, v in outputs.items() if v.secret] == ["appInsightsConnectionString"]
     if stack == "qa":  # what the container serves, in the form of the settings that set it
         assert (model.scoring_image, model.scoring_model_version) == (
-            "diabetes-scoring:placeholder",
+            "mlops-scoring:placeholder",
             "placeholder",
         )
     else:
@@ -295,7 +295,7 @@ def test_container_instance(runs: dict[str, OfflineRun]) -> None:
     registry = run.one("azure-native:containerregistry:Registry").plain_inputs["registryName"]
     container, proxy = group["containers"]  # the TLS sidecar: tests/infra/test_aci_tls.py
     assert (container["name"], proxy["name"]) == ("scoring", "tls-proxy")
-    assert container["image"] == f"{registry}.azurecr.io/diabetes-scoring:placeholder"
+    assert container["image"] == f"{registry}.azurecr.io/mlops-scoring:placeholder"
     (credential,) = group["imageRegistryCredentials"]
     assert credential["server"] == f"{registry}.azurecr.io"
     assert credential["identity"].endswith("/id-mlops-qa-scoring")
@@ -321,7 +321,7 @@ def test_container_instance_with_api_key_and_image() -> None:
         "qa",
         overrides={
             "azure-mlops:scoringApiKey": {"secure": "v1:ciphertext"},
-            "azure-mlops:scoringImage": "diabetes-scoring:1.4.0",
+            "azure-mlops:scoringImage": "mlops-scoring:1.4.0",
             "azure-mlops:modelVersion": "7",
         },
     )
@@ -329,8 +329,8 @@ def test_container_instance_with_api_key_and_image() -> None:
     env = {v["name"]: v for v in group.plain_inputs["containers"][0]["environmentVariables"]}
     assert set(env["SCORING_API_KEY"]) == {"name", "secureValue"}
     assert env["SCORING_MODEL_VERSION"]["value"] == "7"
-    assert group.plain_inputs["containers"][0]["image"].endswith("/diabetes-scoring:1.4.0")
-    assert run.outputs["scoringImage"].value == "diabetes-scoring:1.4.0"
+    assert group.plain_inputs["containers"][0]["image"].endswith("/mlops-scoring:1.4.0")
+    assert run.outputs["scoringImage"].value == "mlops-scoring:1.4.0"
     assert run.outputs["scoringModelVersion"].value == "7"
     assert not run.outputs["scoringImage"].secret and not run.outputs["scoringModelVersion"].secret
     assert "offline-placeholder-secret-value" not in repr(group.redacted_inputs)

@@ -16,7 +16,7 @@ def schema() -> Schema:
 
 
 @pytest.fixture(scope="session")
-def diabetes() -> pd.DataFrame:
+def bundled_frame() -> pd.DataFrame:
     """The default use case's data, read through the loader."""
     return load_csv(load_params(DEFAULT_PARAMS).data_path, COLUMNS)
 

@@ -16,7 +16,7 @@ import pytest
 from model.batch import predict_frame, score_spark
 from model.schema import FEATURES
 from scoring.model_loader import load_model, predict
-from tests.model_folders import build_model_dir, diabetes
+from tests.model_folders import build_model_dir, bundled
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,7 +46,7 @@ def spark() -> Iterator[Any]:
 
 def test_spark_scores_as_the_online_service_does(spark: Any, tmp_path: Path) -> None:
     model_dir = build_model_dir(tmp_path / "model")
-    x, _ = diabetes()
+    x, _ = bundled()
     rows = x[:200]
     frame = pd.DataFrame(rows, columns=list(FEATURES)).assign(id=range(len(rows)))
     scored = score_spark(spark.createDataFrame(frame).repartition(2), model_dir).toPandas()
@@ -58,6 +58,6 @@ def test_spark_scores_as_the_online_service_does(spark: Any, tmp_path: Path) -> 
 
 def test_a_missing_feature_column_is_named(tmp_path: Path) -> None:
     model_dir = build_model_dir(tmp_path / "model")
-    frame = pd.DataFrame(diabetes()[0][:3], columns=list(FEATURES)).drop(columns=["bmi"])
+    frame = pd.DataFrame(bundled()[0][:3], columns=list(FEATURES)).drop(columns=["bmi"])
     with pytest.raises(ValueError, match=r"\['bmi'\]"):
         predict_frame(model_dir, frame)

@@ -12,8 +12,8 @@ from model.schema import schema_of
 SCHEMA = schema_of(load_params(DEFAULT_PARAMS))
 
 
-def test_valid_data_passes_and_is_coerced_to_float(diabetes, tiny):
-    assert check_frame(diabetes, SCHEMA).dtypes.eq(float).all()
+def test_valid_data_passes_and_is_coerced_to_float(bundled_frame, tiny):
+    assert check_frame(bundled_frame, SCHEMA).dtypes.eq(float).all()
     assert len(check_frame(tiny, SCHEMA, min_rows=12)) == 12
 
 

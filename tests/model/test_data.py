@@ -22,8 +22,8 @@ def _writer():
     return module
 
 
-def test_the_default_csv_is_what_its_script_writes_with_its_recorded_hash(diabetes, tmp_path: Path):
-    assert list(diabetes.columns) == list(COLUMNS)
+def test_the_default_csv_is_what_its_script_writes_with_its_recorded_hash(bundled_frame, tmp_path: Path):
+    assert list(bundled_frame.columns) == list(COLUMNS)
     recorded = DATA.with_suffix(".csv.sha256").read_text().strip()
     assert file_sha256(DATA) == recorded
     assert _writer().write(tmp_path / "a.csv") == recorded  # deterministic

@@ -18,6 +18,7 @@ from model.params import TrainParams, load_params
 from model.schema import FEATURES
 from model.train import fit, split
 from scoring.collector import Collector
+from tests.model_folders import MODEL_NAME
 
 BUNDLED_CSV = load_params().data_path  # the default use case's data
 
@@ -29,7 +30,7 @@ def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train, _ = split(load_csv(BUNDLED_CSV), TrainParams())
     joblib.dump(fit(train, load_params()), folder / "estimator.joblib")
     metadata = {
-        "name": "diabetes-regressor",
+        "name": MODEL_NAME,
         "lineage": {"data_hash": file_sha256(BUNDLED_CSV), "run_id": "r"},
         "params": TrainParams().model_dump(),
     }
@@ -217,3 +218,25 @@ def test_an_invalid_config_names_the_key(
     config.write_text("drift:\n  statistic: wasserstein\n")
     assert monitor(model_folder, tmp_path, tmp_path / "out", "--config", str(config)) == 1
     assert "invalid 'drift.statistic'" in capsys.readouterr().err
+
+
+def test_a_classifiers_reference_is_its_stratified_training_split(tmp_path: Path) -> None:
+    from model.monitor_data import training_rows
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x1": rng.normal(size=120), "x2": rng.normal(size=120)})
+    frame["label"] = (np.arange(120) % 5 == 0).astype(float)  # 20 % of one class
+    frame.to_csv(tmp_path / "clf.csv", index=False)
+    params = TrainParams(test_size=0.25, seed=3)
+    metadata = {
+        "task": "classification",
+        "features": ["x1", "x2"],
+        "target": "label",
+        "params": params.model_dump(),
+    }
+    loaded = load_csv(tmp_path / "clf.csv", ("x1", "x2", "label"))
+    stratified, _ = split(loaded, params, loaded["label"])
+    plain, _ = split(loaded, params)
+    rows = training_rows(tmp_path / "clf.csv", metadata)
+    pd.testing.assert_frame_equal(rows, stratified.reset_index(drop=True))
+    assert not rows.equals(plain.reset_index(drop=True))  # the split the train step did not make

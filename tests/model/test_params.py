@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from model.params import (
     DEFAULT_PARAMS,
@@ -13,10 +14,13 @@ from model.params import (
     write_params,
 )
 
+# The default use case's model name as the file spells it (read raw, not through the loader).
+DEFAULT_NAME = yaml.safe_load(DEFAULT_PARAMS.read_text())["model_name"]
+
 
 def test_default_params_file_is_valid():
     params = load_params(DEFAULT_PARAMS)
-    assert params.model_name == "diabetes-regressor"
+    assert params.model_name == DEFAULT_NAME
     assert params.gate.primary_metric == "rmse"
 
 
@@ -98,7 +102,7 @@ def _usecase(tmp_path: Path, old: str, new: str) -> Path:
             "bp: {type: number,",
             "invalid 'features.bp': give 'min' and 'max'",
         ),
-        ("model_name: diabetes-regressor", "model_name: Diabetes", "invalid 'model_name'"),
+        (f"model_name: {DEFAULT_NAME}", "model_name: Bad_Name", "invalid 'model_name'"),
     ],
 )
 def test_use_case_errors_name_the_key_and_the_allowed_values(tmp_path: Path, old, new, message):
@@ -107,7 +111,7 @@ def test_use_case_errors_name_the_key_and_the_allowed_values(tmp_path: Path, old
 
 
 def test_mlops_usecase_names_another_file(tmp_path: Path, monkeypatch):
-    path = _usecase(tmp_path, "model_name: diabetes-regressor", "model_name: other-model")
+    path = _usecase(tmp_path, f"model_name: {DEFAULT_NAME}", "model_name: other-model")
     monkeypatch.setenv(USECASE_ENV, str(path))
     assert load_params().model_name == "other-model"
 

@@ -13,15 +13,16 @@ from model.evaluate import check_compatible, evaluate, quality
 from model.params import DEFAULT_PARAMS, Params, TrainParams, load_params
 from model.schema import FEATURES, TARGET
 from model.train import fit, model_metadata, split
+from tests.model_folders import MODEL_NAME
 
 
-def test_split_is_seeded(diabetes):
-    _, a_test = split(diabetes, TrainParams(seed=7))
-    _, b_test = split(diabetes, TrainParams(seed=7))
-    _, c_test = split(diabetes, TrainParams(seed=8))
+def test_split_is_seeded(bundled_frame):
+    _, a_test = split(bundled_frame, TrainParams(seed=7))
+    _, b_test = split(bundled_frame, TrainParams(seed=7))
+    _, c_test = split(bundled_frame, TrainParams(seed=8))
     pd.testing.assert_frame_equal(a_test, b_test)
     assert not a_test.index.equals(c_test.index)
-    assert len(a_test) == math.ceil(len(diabetes) * 0.2)
+    assert len(a_test) == math.ceil(len(bundled_frame) * 0.2)
 
 
 def test_quality_metrics_on_known_values():
@@ -34,11 +35,11 @@ def test_quality_metrics_on_known_values():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, diabetes):
+def trained(tmp_path_factory, bundled_frame):
     from model.params import load_params
 
     params = load_params(DEFAULT_PARAMS)
-    train, test = split(diabetes, params.train)
+    train, test = split(bundled_frame, params.train)
     pipeline = fit(train, params)
     folder = tmp_path_factory.mktemp("model")
     artifact.save_model_folder(pipeline, folder, model_metadata(pipeline, params, test, "sha256:x", "run-1"))
@@ -90,7 +91,7 @@ def test_evaluate_rejects_a_folder_without_estimator(tmp_path: Path, trained):
     assert TARGET in test.columns
 
 
-def test_a_tree_model_saves_without_trusting_its_types_by_hand(tmp_path: Path, diabetes):
+def test_a_tree_model_saves_without_trusting_its_types_by_hand(tmp_path: Path, bundled_frame):
     data = load_params(DEFAULT_PARAMS).model_dump()
     data["estimator"] = {
         "import_path": "sklearn.tree.DecisionTreeRegressor",
@@ -98,7 +99,7 @@ def test_a_tree_model_saves_without_trusting_its_types_by_hand(tmp_path: Path, d
         "scale": False,
     }
     params = Params.model_validate(data)
-    train, test = split(diabetes, params.train)
+    train, test = split(bundled_frame, params.train)
     model = fit(train, params)
     artifact.save_model_folder(model, tmp_path, model_metadata(model, params, test, "sha256:x", "run-1"))
     assert "sklearn.tree._tree.Tree" in (tmp_path / "MLmodel").read_text()  # trusted, in the MLmodel file
@@ -113,9 +114,7 @@ def test_a_champion_of_another_use_case_is_refused_in_one_line(trained):
 
     folder, _, _ = trained
     metadata = artifact.read_metadata(folder)
-    with pytest.raises(
-        ChampionMismatch, match=r"^the champion of model_name 'diabetes-regressor' was trained"
-    ):
+    with pytest.raises(ChampionMismatch, match=rf"^the champion of model_name '{MODEL_NAME}' was trained"):
         check_compatible({**metadata, "features": metadata["features"][:8]}, load_params(DEFAULT_PARAMS))
     with pytest.raises(ChampionMismatch, match=r"task: classification vs regression.*make clean"):
         check_compatible({**metadata, "task": "classification"}, load_params(DEFAULT_PARAMS))

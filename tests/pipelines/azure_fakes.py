@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.model_folders import MODEL_NAME
+
 SAMPLE_ROWS = [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]
 SAMPLE_RESULT = [206.1]
 
@@ -41,7 +43,7 @@ def outputs_dict(env: str, **extra: Any) -> dict[str, Any]:
     return base
 
 
-def write_model_folder(root: Path, name: str = "diabetes-regressor") -> Path:
+def write_model_folder(root: Path, name: str = MODEL_NAME) -> Path:
     """A model folder as Azure ML downloads it: <root>/<name>/model/{metadata.json, estimator.joblib}."""
     folder = root / name / "model"
     folder.mkdir(parents=True)

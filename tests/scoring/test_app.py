@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from scoring.app import create_app
 from scoring.model_loader import ModelLoadError
 from scoring.settings import Settings
+from tests.model_folders import MODEL_NAME
 
 JSON = {"content-type": "application/json"}
 ROW = [0.01] * 10
@@ -75,7 +76,7 @@ def test_probes_when_running(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "alive"}
     ready = client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "model": "diabetes-regressor", "version": "7"}
+    assert ready.json() == {"status": "ready", "model": MODEL_NAME, "version": "7"}
 
 
 def test_not_ready_and_no_scoring_before_the_model_is_loaded(model_dir: Path) -> None:
@@ -90,7 +91,7 @@ def test_not_ready_and_no_scoring_before_the_model_is_loaded(model_dir: Path) ->
 
 def test_metadata_names_model_version_and_lineage(client: TestClient, features: list[str]) -> None:
     meta = client.get("/metadata").json()
-    assert meta["name"] == "diabetes-regressor"
+    assert meta["name"] == MODEL_NAME
     assert meta["version"] == "7"
     assert meta["features"] == features
     assert meta["lineage"]["run_id"] == "run-alpha-1.0"
@@ -99,8 +100,8 @@ def test_metadata_names_model_version_and_lineage(client: TestClient, features: 
 
 
 def test_model_name_setting_overrides_metadata(make_client: Any) -> None:
-    with make_client(model_name="diabetes-prod") as client:
-        assert client.get("/metadata").json()["name"] == "diabetes-prod"
+    with make_client(model_name="my-model-prod") as client:
+        assert client.get("/metadata").json()["name"] == "my-model-prod"
 
 
 def test_openapi_documents_the_request_schema_with_an_example(make_client: Any) -> None:

@@ -25,7 +25,7 @@ from scoring.batch import frame
 from scoring.batch.run import MODEL_NAME_KEY, MODEL_VERSION_KEY, main, score_files
 from scoring.batch.tables import BatchInputError, input_files
 from scoring.model_loader import LoadedModel, load_model
-from tests.model_folders import FEATURES, diabetes
+from tests.model_folders import FEATURES, MODEL_NAME, build_classifier_dir, bundled
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def model(model_dir: Path) -> LoadedModel:
 
 
 def table(n: int, start: int = 0) -> pa.Table:
-    """``n`` rows of the diabetes features (rows ``start``...) and an ``id`` column."""
-    x, _ = diabetes()
+    """``n`` rows of the default use case's features (rows ``start``...) and an ``id`` column."""
+    x, _ = bundled()
     rows = x[start : start + n]
     return pa.table({"id": np.arange(start, start + n), **{f: rows[:, j] for j, f in enumerate(FEATURES)}})
 
@@ -71,7 +71,7 @@ def test_scores_every_row_in_order_with_the_online_services_predictions(
     online = client.post("/score", json={"data": rows}).json()["result"]
     assert out.column("prediction").to_pylist() == online  # the same floats, not just close
     metadata = out.schema.metadata
-    assert metadata[MODEL_NAME_KEY.encode()] == b"diabetes-regressor"
+    assert metadata[MODEL_NAME_KEY.encode()] == MODEL_NAME.encode()
     assert metadata[MODEL_VERSION_KEY.encode()] == b"3"
     assert rejects_of(tmp_path / "out.rejects.csv") == []
 
@@ -79,7 +79,7 @@ def test_scores_every_row_in_order_with_the_online_services_predictions(
 def test_rows_the_online_service_refuses_go_to_the_rejects_file_with_row_and_reason(
     model: LoadedModel, client: Any, tmp_path: Path
 ) -> None:
-    x, _ = diabetes()
+    x, _ = bundled()
     good = [str(v) for v in x[0]]
     rows = [
         ["a", *good],
@@ -87,7 +87,7 @@ def test_rows_the_online_service_refuses_go_to_the_rejects_file_with_row_and_rea
         ["c", *good[:4], "nan", *good[5:]],  # not finite
         ["d", *good[:9], ""],  # empty
         ["e", *good],
-        ["f", *good[:3], "1e308", *good[4:]],  # finite, but the prediction is not
+        ["f", *good[:8], "1e308", *good[9:]],  # finite, but the prediction is not (s5: std < 1)
     ]
     write_csv(tmp_path / "in.csv", ["name", *FEATURES], rows)
     summary = score_files([tmp_path / "in.csv"], tmp_path / "out.csv", model)
@@ -290,3 +290,43 @@ def test_reject_row_numbers_count_across_batches_and_files(model: LoadedModel, t
     ]
     ids = pq.read_table(tmp_path / "out.parquet").column("id").to_pylist()
     assert ids == [i for i in range(10) if i != 7] + [i for i in range(10) if i != 1]
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LoadedModel]:
+    folder = build_classifier_dir(tmp_path_factory.mktemp("clf") / "model")
+    return folder, load_model(folder, version="2")
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_classifier_writes_each_class_probability_beside_the_class_as_the_service_answers(
+    classifier: tuple[Path, LoadedModel], make_client: Any, tmp_path: Path, suffix: str
+) -> None:
+    folder, model = classifier
+    rows = np.random.default_rng(3).normal(size=(40, 4))
+    pq.write_table(pa.table({f: rows[:, j] for j, f in enumerate("abcd")}), tmp_path / "in.parquet")
+    summary = score_files([tmp_path / "in.parquet"], tmp_path / f"out.{suffix}", model, batch_rows=16)
+    assert summary.rows_scored == 40
+    read = pq.read_table if suffix == "parquet" else pa_csv.read_csv
+    out = read(tmp_path / f"out.{suffix}")
+    assert out.column_names == ["a", "b", "c", "d", "prediction", "probability_0", "probability_1"]
+    with make_client(model_dir=folder) as client:
+        online = client.post("/score", json={"data": rows.tolist()}).json()
+    assert out.column("prediction").to_pylist() == online["result"]
+    got = np.column_stack([out.column("probability_0"), out.column("probability_1")])
+    np.testing.assert_allclose(got, online["probabilities"], rtol=0, atol=1e-15 if suffix == "csv" else 0)
+
+
+def test_an_input_with_a_probability_column_is_refused_before_anything_is_written(
+    classifier: tuple[Path, LoadedModel], tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "in.csv", ["a", "b", "c", "d", "probability_1"], [[0, 0, 0, 0, 0.5]])
+    with pytest.raises(BatchInputError, match="already has a column 'probability_1'"):
+        score_files([tmp_path / "in.csv"], tmp_path / "out.csv", classifier[1])
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_regressor_adds_the_prediction_only(model: LoadedModel, tmp_path: Path) -> None:
+    pq.write_table(table(5), tmp_path / "in.parquet")
+    score_files([tmp_path / "in.parquet"], tmp_path / "out.parquet", model)
+    assert pq.read_table(tmp_path / "out.parquet").column_names == ["id", *FEATURES, "prediction"]

@@ -104,7 +104,7 @@ def mdc_environment(tmp_path: Path, port: int, collections: dict[str, Any] | Non
 
 
 def sample_requests() -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Values that exercise pandas' number formatting: diabetes-like, rounding, large, tiny, signed."""
+    """Values that exercise pandas' number formatting: feature-like, rounding, large, tiny, signed."""
     rng = np.random.default_rng(7)
     edge = np.array(
         [

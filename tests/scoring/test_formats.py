@@ -1,6 +1,6 @@
 """The request formats clients already send, each with the exact body a real client sends.
 
-- Azure ML: the body of Azure/azureml-examples' sample request for its diabetes MLflow model.
+- Azure ML: the body of Azure/azureml-examples' sample request for its scikit-learn regression MLflow model.
 - MLflow: MLflow's own client (``ScoringServerClient``, what ``mlflow models predict`` and
   the deployments client use) against a live server, and MLflow's own scoring function
   (``mlflow.pyfunc.scoring_server.invocations``) as the reference answer for every format,
@@ -22,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from scoring.settings import Settings
-from tests.model_folders import FEATURES, diabetes
+from tests.model_folders import FEATURES, bundled
 from tests.scoring.live_server import serving
 
 # Azure/azureml-examples@218cc4c83d708f17504845e0ebffe8b84ebef431:
@@ -66,7 +66,7 @@ def frame(rows: list[list[float]], columns: list[str] | None = None) -> Any:
 
 @pytest.fixture(scope="module")
 def sample() -> list[list[float]]:
-    x, _ = diabetes()
+    x, _ = bundled()
     return x[20:24].tolist()
 
 
@@ -81,7 +81,7 @@ def mlflow_models(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    x, y = diabetes()
+    x, y = bundled()
     estimator = joblib.load(model_dir / "estimator.joblib")
     models = {}
     for named in (True, False):

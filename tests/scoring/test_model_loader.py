@@ -16,6 +16,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from scoring import fastpath
 from scoring.model_loader import ModelLoadError, load_model, predict, resolve_model_dir
+from tests.model_folders import MODEL_NAME
 
 
 def copy_model(src: Path, dst: Path) -> Path:
@@ -32,7 +33,7 @@ def edit_metadata(folder: Path, **changes: Any) -> None:
 
 def test_loads_the_folder_and_reports_its_facts(model_dir: Path, features: list[str]) -> None:
     model = load_model(model_dir, version="3")
-    assert (model.name, model.version, model.features) == ("diabetes-regressor", "3", tuple(features))
+    assert (model.name, model.version, model.features) == (MODEL_NAME, "3", tuple(features))
     assert model.lineage["run_id"] == "run-alpha-1.0"
     assert model.predict_path == "numpy"
 
@@ -42,9 +43,9 @@ def test_name_override(model_dir: Path) -> None:
 
 
 def test_azureml_layout_with_one_model_folder_inside(model_dir: Path, tmp_path: Path) -> None:
-    copy_model(model_dir, tmp_path / "mount" / "diabetes-regressor")
-    assert resolve_model_dir(tmp_path / "mount") == tmp_path / "mount" / "diabetes-regressor"
-    assert load_model(tmp_path / "mount").path == tmp_path / "mount" / "diabetes-regressor"
+    copy_model(model_dir, tmp_path / "mount" / MODEL_NAME)
+    assert resolve_model_dir(tmp_path / "mount") == tmp_path / "mount" / MODEL_NAME
+    assert load_model(tmp_path / "mount").path == tmp_path / "mount" / MODEL_NAME
 
 
 @pytest.mark.parametrize(

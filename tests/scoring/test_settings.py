@@ -26,7 +26,7 @@ def test_every_variable() -> None:
     s = Settings.from_env(
         {
             "AZUREML_MODEL_DIR": "/m",
-            "SCORING_MODEL_NAME": "diabetes",
+            "SCORING_MODEL_NAME": "my-model",
             "SCORING_MODEL_VERSION": "12",
             "SCORING_API_KEY": "key",
             "SCORING_MAX_ROWS": "50",
@@ -36,7 +36,7 @@ def test_every_variable() -> None:
             "SCORING_FAST_PATH": "off",
         }
     )
-    assert (s.model_name, s.model_version, s.max_rows, s.max_body_bytes) == ("diabetes", "12", 50, 4096)
+    assert (s.model_name, s.model_version, s.max_rows, s.max_body_bytes) == ("my-model", "12", 50, 4096)
     assert (s.auth_enabled, s.telemetry_enabled, s.log_level, s.fast_path) == (True, True, "DEBUG", False)
 
 

@@ -15,10 +15,10 @@ from pipelines.azure.batch_job import EXPERIMENT, BatchJobRequest, build_batch_j
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.refs import ModelRef
 from pipelines.paths import REPO_ROOT
-from tests.model_folders import FEATURES, diabetes
+from tests.model_folders import FEATURES, MODEL_NAME, bundled
 
-MODEL = ModelRef("diabetes-regressor", "4")
-REGISTRY_URI = "azureml://registries/reg/models/diabetes-regressor/versions/4"
+MODEL = ModelRef(MODEL_NAME, "4")
+REGISTRY_URI = f"azureml://registries/reg/models/{MODEL_NAME}/versions/4"
 
 
 def request(**changes: Any) -> BatchJobRequest:
@@ -39,7 +39,7 @@ def rest_of(job: Any) -> dict[str, Any]:
 
 
 def test_the_job_is_one_parallel_step_the_sdk_validates() -> None:
-    job = build_batch_job(request(), environment_id="azureml:diabetes-train:abc")
+    job = build_batch_job(request(), environment_id="azureml:mlops-train:abc")
     assert job._validate().passed
     body = rest_of(job)
     assert body["settings"]["default_compute"] == "batch-cluster"
@@ -66,10 +66,10 @@ def test_the_job_is_one_parallel_step_the_sdk_validates() -> None:
     assert task["type"] == "run_function"
     assert Path(task["code"]) == REPO_ROOT
     assert (REPO_ROOT / task["entry_script"]).is_file()
-    assert task["environment"] == "azureml:diabetes-train:abc"
+    assert task["environment"] == "azureml:mlops-train:abc"
     assert task["program_arguments"] == (
         "--model-dir ${{inputs.model}} --output-dir ${{outputs.scores}} "
-        "--model-name diabetes-regressor --model-version 4"
+        f"--model-name {MODEL_NAME} --model-version 4"
     )
 
 
@@ -91,14 +91,14 @@ def test_submit_registers_a_new_environment_then_submits(ops: Any) -> None:
     assert (submitted.job_name, submitted.compute, submitted.model) == (
         "job-1",
         "batch-cluster",
-        "diabetes-regressor:4",
+        f"{MODEL_NAME}:4",
     )
-    ops.get_model.assert_called_once_with("diabetes-regressor", "4")
+    ops.get_model.assert_called_once_with(MODEL_NAME, "4")
     ops.create_environment.assert_called_once()
     job, experiment = ops.submit_job.call_args.args
     assert experiment == EXPERIMENT
     step = rest_of(job)["jobs"]["score"]
-    assert step["inputs"]["model"]["uri"] == "azureml:diabetes-regressor:4"  # ops.model_id
+    assert step["inputs"]["model"]["uri"] == f"azureml:{MODEL_NAME}:4"  # ops.model_id
     assert step["resources"] == {"instance_count": 3}
     assert step["task"]["environment"] == f"azureml:{ops.create_environment.call_args.args[0].name}:" + (
         ops.create_environment.call_args.args[0].version
@@ -109,7 +109,7 @@ def test_submit_registers_a_new_environment_then_submits(ops: Any) -> None:
     ("compute", "model", "message"),
     [
         (None, object(), "no batch compute cluster"),
-        ("batch-cluster", None, "has no model diabetes-regressor:4"),
+        ("batch-cluster", None, f"has no model {MODEL_NAME}:4"),
     ],
 )
 def test_nothing_is_submitted_without_a_cluster_or_the_model(
@@ -140,7 +140,7 @@ def test_score_batch_uses_the_environments_outputs_ops_and_model_store(
 def test_the_entry_script_scores_each_file_of_a_mini_batch(model_dir: Path, tmp_path: Path) -> None:
     from scoring.batch.parallel import entry
 
-    x, _ = diabetes()
+    x, _ = bundled()
     files = []
     for name, rows in (("a.csv", x[:3]), ("b.csv", x[3:8])):
         with (tmp_path / name).open("w", newline="") as handle:

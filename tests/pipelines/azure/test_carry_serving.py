@@ -22,7 +22,7 @@ from pipelines.azure.qa_deploy import IMAGE_KEY, VERSION_KEY
 from pipelines.cli.main import app
 from tests.pipelines.azure_fakes import outputs_dict
 
-IMAGE = "diabetes-scoring@sha256:" + "c" * 64
+IMAGE = "mlops-scoring@sha256:" + "c" * 64
 DEPLOYED = {"scoringImage": IMAGE, "scoringModelVersion": "4"}
 
 runner = CliRunner()
@@ -65,7 +65,7 @@ def test_the_placeholders_are_the_programs_defaults() -> None:
     "config",
     [
         {},  # keys absent
-        {IMAGE_KEY: "diabetes-scoring:placeholder", VERSION_KEY: "placeholder"},  # the committed file
+        {IMAGE_KEY: "mlops-scoring:placeholder", VERSION_KEY: "placeholder"},  # the committed file
     ],
     ids=["unset", "placeholder"],
 )
@@ -123,7 +123,7 @@ def test_no_serving_outputs_make_no_calls(mocker: Any, raw: dict[str, Any], hint
 
 def test_a_placeholder_deployment_is_not_carried(mocker: Any) -> None:
     open_stack = mocker.Mock()
-    raw = qa_raw(scoringImage="diabetes-scoring:placeholder", scoringModelVersion="placeholder")
+    raw = qa_raw(scoringImage="mlops-scoring:placeholder", scoringModelVersion="placeholder")
     result = carry("qa", read_outputs=lambda _s: raw, open_stack=open_stack)
     assert result.action == "nothing" and "placeholder" in result.message
     open_stack.assert_not_called()
@@ -132,9 +132,9 @@ def test_a_placeholder_deployment_is_not_carried(mocker: Any) -> None:
 @pytest.mark.parametrize(
     "config",
     [
-        {IMAGE_KEY: "diabetes-scoring:pinned", VERSION_KEY: "3"},
-        {IMAGE_KEY: "diabetes-scoring:pinned"},  # a pair: one given key keeps both
-        {IMAGE_KEY: "diabetes-scoring:placeholder", VERSION_KEY: "3"},
+        {IMAGE_KEY: "mlops-scoring:pinned", VERSION_KEY: "3"},
+        {IMAGE_KEY: "mlops-scoring:pinned"},  # a pair: one given key keeps both
+        {IMAGE_KEY: "mlops-scoring:placeholder", VERSION_KEY: "3"},
     ],
     ids=["both", "image-only", "version-only"],
 )

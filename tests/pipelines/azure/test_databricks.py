@@ -29,6 +29,7 @@ from pipelines.azure.errors import AzurePathError
 from pipelines.azure.outputs_reader import parse
 from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.paths import REPO_ROOT
+from tests.model_folders import DATA_FILE, MODEL_NAME
 
 VOLUME = "/Volumes/main/mlops/training"
 TRACKING = "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w"
@@ -40,9 +41,9 @@ SETTINGS = DatabricksSettings(
 def request(*, champion: bool = False, overrides: dict[str, Any] | None = None) -> JobRequest:
     return JobRequest(
         run_id="20261130-060000-abcdef",
-        paths=RunPaths.for_run(SETTINGS, "20261130-060000-abcdef", "diabetes.csv", "usecase.yaml"),
+        paths=RunPaths.for_run(SETTINGS, "20261130-060000-abcdef", "train.csv", "usecase.yaml"),
         wheel_path=f"{VOLUME}/runs/20261130-060000-abcdef/wheel/azure_mlops-1-py3-none-any.whl",
-        model_name="diabetes-regressor",
+        model_name=MODEL_NAME,
         tracking_uri=TRACKING,
         experiment="mlops-training",
         tenant_id="tenant",
@@ -66,7 +67,7 @@ def test_the_job_is_the_pipeline_spec_as_the_jobs_api_receives_it() -> None:
     assert train["parameters"] == [
         "model.train",
         "--data",
-        f"{root}/inputs/diabetes.csv",
+        f"{root}/inputs/train.csv",
         "--params",
         f"{root}/inputs/usecase.yaml",
         "--alpha",
@@ -299,17 +300,17 @@ def test_train_on_databricks_uploads_the_champion_from_azure_ml(
     dbx_ops.get_run.return_value = run("PENDING")
     settings = SETTINGS.model_copy(update={"workspace_url": ""})
     result = dbx.train_on_databricks(
-        champion_from="dev", model_name="diabetes-regressor", data_file=REPO_ROOT / "data" / "diabetes.csv",
+        champion_from="dev", model_name=MODEL_NAME, data_file=DATA_FILE,
         params_file=REPO_ROOT / "config" / "usecase.yaml", overrides={}, git_commit="abc", wait=False,
         timeout_s=60, progress=lambda _: None, settings=settings, dbx_ops=dbx_ops,
     )  # fmt: skip
-    assert result.status == "submitted" and result.champion == "diabetes-regressor:3"
+    assert result.status == "submitted" and result.champion == f"{MODEL_NAME}:3"
     ops.download_model.assert_called_once()
     uploaded = [PurePosixPath(c.args[0]) for c in dbx_ops.upload.call_args_list]
     run_root = uploaded[0].parents[1]
     assert run_root.parent == PurePosixPath(VOLUME, "runs")
     assert {p.relative_to(run_root).as_posix() for p in uploaded} >= {
-        "inputs/diabetes.csv", "inputs/usecase.yaml", "inputs/champion/metadata.json",
+        f"inputs/{DATA_FILE.name}", "inputs/usecase.yaml", "inputs/champion/metadata.json",
         "inputs/champion/estimator.joblib", "wheel/azure_mlops-1-py3-none-any.whl",
     }  # fmt: skip
     job = dbx_ops.create_job.call_args.args[0]
@@ -339,7 +340,7 @@ def test_champion_store_follows_the_registry_uri(mocker: Any, ops: Any) -> None:
 
 def test_the_wheel_entry_point_runs_a_step_as_python_dash_m(tmp_path: Path) -> None:
     report = tmp_path / "report"
-    data = REPO_ROOT / "data" / "diabetes.csv"
+    data = DATA_FILE
     argv = ["model.validate_data", "--data", str(data), "--min-rows", "100", "--report-output", str(report)]
     code = "import sys; from model.launch import main; main(sys.argv[1:])"
     subprocess.run([sys.executable, "-c", code, *argv], check=True, cwd=tmp_path, capture_output=True)

@@ -17,10 +17,11 @@ from pipelines.azure import monitoring, prod_deploy, workspaces
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.outputs_reader import parse
 from pipelines.azure.refs import ModelRef
+from tests.model_folders import MODEL_NAME
 
 BUNDLED_CSV = load_params().data_path  # the default use case's data
 
-V3 = ModelRef("diabetes-regressor", "3")
+V3 = ModelRef(MODEL_NAME, "3")
 HASH = file_sha256(BUNDLED_CSV)
 
 
@@ -28,10 +29,10 @@ def schedule(
     drift: DriftSettings | None = None, azure: AzureMonitorSettings | None = None
 ) -> MonitorSchedule:
     return monitoring.build_monitor_schedule(
-        name="diabetes-monitor-prod",
-        endpoint="diabetes-prod-abc123",
+        name="mlops-monitor-prod",
+        endpoint="scoring-prod-abc123",
         deployment="model-v3",
-        reference="azureml:diabetes-reference:0123456789abcdef",
+        reference="azureml:mlops-reference:0123456789abcdef",
         drift=drift or DriftSettings(),
         azure=azure or AzureMonitorSettings(emails=("ml@example.com",)),
     )
@@ -44,17 +45,17 @@ def test_the_schedule_serialises_to_the_rest_shape_azure_ml_expects() -> None:
     definition = action["monitorDefinition"]
     assert definition["monitoringTarget"] == {
         "taskType": "regression",
-        "deploymentId": "azureml:diabetes-prod-abc123:model-v3",
+        "deploymentId": "azureml:scoring-prod-abc123:model-v3",
     }
     assert definition["computeConfiguration"]["instanceType"] == "standard_e4s_v3"
     assert definition["alertNotificationSetting"]["emailNotificationSetting"]["emails"] == ["ml@example.com"]
     signals = definition["signals"]
     data, prediction = signals["data_drift"], signals["prediction_drift"]
-    assert data["productionData"]["uri"] == "azureml:diabetes-prod-abc123-model-v3-model_inputs:1"
+    assert data["productionData"]["uri"] == "azureml:scoring-prod-abc123-model-v3-model_inputs:1"
     assert data["productionData"]["windowSize"] == "P7D"
-    assert prediction["productionData"]["uri"] == "azureml:diabetes-prod-abc123-model-v3-model_outputs:1"
+    assert prediction["productionData"]["uri"] == "azureml:scoring-prod-abc123-model-v3-model_outputs:1"
     for signal in (data, prediction):
-        assert signal["referenceData"]["uri"] == "azureml:diabetes-reference:0123456789abcdef"
+        assert signal["referenceData"]["uri"] == "azureml:mlops-reference:0123456789abcdef"
         assert signal["referenceData"]["jobInputType"] == "mltable"
         assert signal["referenceData"]["dataContext"] == "training"
         assert signal["mode"] == "Enabled"
@@ -88,7 +89,7 @@ def test_the_schedule_passes_the_sdk_schema_of_a_schedule_yaml(tmp_path: Path) -
     assert isinstance(loaded, MonitorSchedule)
     assert (
         loaded.create_monitor.monitoring_target.endpoint_deployment_id
-        == "azureml:diabetes-prod-abc123:model-v3"
+        == "azureml:scoring-prod-abc123:model-v3"
     )
     assert set(loaded.create_monitor.monitoring_signals) == {"data_drift", "prediction_drift"}
 
@@ -96,11 +97,11 @@ def test_the_schedule_passes_the_sdk_schema_of_a_schedule_yaml(tmp_path: Path) -
 def test_the_reference_is_an_mltable_asset_versioned_by_the_data_hash(tmp_path: Path) -> None:
     data = monitoring.reference_asset(BUNDLED_CSV, tmp_path / "ref")
     assert isinstance(data, Data)
-    assert (data.name, data.version, data.type) == ("diabetes-reference", HASH[7:23], "mltable")
+    assert (data.name, data.version, data.type) == ("mlops-reference", HASH[7:23], "mltable")
     assert data.tags["sha256"] == HASH
     mltable = yaml.safe_load((tmp_path / "ref" / "MLTable").read_text())
-    assert mltable["paths"] == [{"file": "./diabetes.csv"}]
-    assert (tmp_path / "ref" / "diabetes.csv").read_bytes() == BUNDLED_CSV.read_bytes()
+    assert mltable["paths"] == [{"file": f"./{BUNDLED_CSV.name}"}]
+    assert (tmp_path / "ref" / BUNDLED_CSV.name).read_bytes() == BUNDLED_CSV.read_bytes()
 
 
 def serve(mocker: Any, prod: dict[str, Any], ops: Any, tags: dict[str, str]) -> Any:
@@ -109,7 +110,7 @@ def serve(mocker: Any, prod: dict[str, Any], ops: Any, tags: dict[str, str]) -> 
     mocker.patch.object(workspaces, "model_store", return_value=ops)
     mocker.patch.object(prod_deploy, "live_model", return_value=("model-v3", V3))
     ops.get_model.return_value = mocker.Mock(tags=tags)
-    return mocker.patch.object(prod_deploy, "endpoint_name", return_value="diabetes-prod-abc123")
+    return mocker.patch.object(prod_deploy, "endpoint_name", return_value="scoring-prod-abc123")
 
 
 def test_schedule_monitor_registers_the_reference_then_creates_the_schedule(
@@ -117,25 +118,24 @@ def test_schedule_monitor_registers_the_reference_then_creates_the_schedule(
 ) -> None:
     serve(mocker, prod_outputs, ops, {"data_hash": HASH})
     ops.get_data.return_value = None
-    result = monitoring.schedule_monitor("prod", "diabetes-regressor")
+    result = monitoring.schedule_monitor("prod", MODEL_NAME)
     assert [c[0] for c in ops.method_calls] == [
         "get_model",
         "get_data",
         "create_data",
         "create_or_update_schedule",
     ]
-    ops.get_model.assert_called_once_with("diabetes-regressor", "3")
-    ops.get_data.assert_called_once_with("diabetes-reference", HASH[7:23])
+    ops.get_model.assert_called_once_with(MODEL_NAME, "3")
+    ops.get_data.assert_called_once_with("mlops-reference", HASH[7:23])
     (created,) = ops.create_data.call_args.args
     assert created.tags["sha256"] == HASH
     (sent,) = ops.create_or_update_schedule.call_args.args
-    assert sent.name == "diabetes-monitor-prod"
+    assert sent.name == "mlops-monitor-prod"
     assert (
-        sent.create_monitor.monitoring_target.endpoint_deployment_id
-        == "azureml:diabetes-prod-abc123:model-v3"
+        sent.create_monitor.monitoring_target.endpoint_deployment_id == "azureml:scoring-prod-abc123:model-v3"
     )
-    assert result.reference == f"azureml:diabetes-reference:{HASH[7:23]}"
-    assert (result.endpoint, result.deployment) == ("diabetes-prod-abc123", "model-v3")
+    assert result.reference == f"azureml:mlops-reference:{HASH[7:23]}"
+    assert (result.endpoint, result.deployment) == ("scoring-prod-abc123", "model-v3")
 
 
 def test_an_existing_reference_is_reused_and_one_with_another_hash_refused(
@@ -143,14 +143,14 @@ def test_an_existing_reference_is_reused_and_one_with_another_hash_refused(
 ) -> None:
     serve(mocker, prod_outputs, ops, {"data_hash": HASH})
     ops.get_data.return_value = mocker.Mock(tags={"sha256": HASH})
-    monitoring.schedule_monitor("prod", "diabetes-regressor")
+    monitoring.schedule_monitor("prod", MODEL_NAME)
     ops.create_data.assert_not_called()
     ops.create_or_update_schedule.assert_called_once()
 
     ops.reset_mock()
     ops.get_data.return_value = mocker.Mock(tags={"sha256": "sha256:other"})
     with pytest.raises(AzurePathError, match="with another sha256"):
-        monitoring.schedule_monitor("prod", "diabetes-regressor")
+        monitoring.schedule_monitor("prod", MODEL_NAME)
     ops.create_or_update_schedule.assert_not_called()
 
 
@@ -160,10 +160,10 @@ def test_no_schedule_without_a_served_model_or_its_training_data(
     serve(mocker, prod_outputs, ops, {"data_hash": "sha256:" + "0" * 64})
     ops.get_data.return_value = None
     with pytest.raises(AzurePathError, match=r"training data .* is neither registered"):
-        monitoring.schedule_monitor("prod", "diabetes-regressor")
+        monitoring.schedule_monitor("prod", MODEL_NAME)
     mocker.patch.object(prod_deploy, "live_model", return_value=None)
     with pytest.raises(AzurePathError, match="serves no model yet"):
-        monitoring.schedule_monitor("prod", "diabetes-regressor")
+        monitoring.schedule_monitor("prod", MODEL_NAME)
     ops.create_or_update_schedule.assert_not_called()
 
 

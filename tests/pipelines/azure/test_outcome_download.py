@@ -19,6 +19,7 @@ import pytest
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import MLClientOps
 from pipelines.azure.training import outcome_file, read_outcome
+from tests.model_folders import MODEL_NAME
 
 OUTPUT_URI = "azureml://datastores/workspaceblobstore/paths/azureml/job-1/registered/"
 PREFIX = "azureml/job-1/registered/"
@@ -59,7 +60,7 @@ def storage_with(mocker: Any, blobs: dict[str, bytes]) -> Any:
 
 
 def test_the_registered_output_lands_where_read_outcome_looks(mocker, client, tmp_path: Path):
-    result = {"registered": True, "name": "diabetes-regressor", "version": "7", "reason": "better"}
+    result = {"registered": True, "name": MODEL_NAME, "version": "7", "reason": "better"}
     storage_with(mocker, {PREFIX + "registered.json": json.dumps(result).encode()})
     named = mocker.patch.object(client.jobs, "_get_named_output_uri", return_value={"registered": OUTPUT_URI})
 
@@ -73,12 +74,12 @@ def test_the_registered_output_lands_where_read_outcome_looks(mocker, client, tm
 
 
 def test_read_outcome_over_the_sdk_download(mocker, client, tmp_path: Path):
-    result = {"registered": True, "name": "diabetes-regressor", "version": "7", "reason": "better"}
+    result = {"registered": True, "name": MODEL_NAME, "version": "7", "reason": "better"}
     storage_with(mocker, {PREFIX + "registered.json": json.dumps(result).encode()})
     mocker.patch.object(client.jobs, "_get_named_output_uri", return_value={"registered": OUTPUT_URI})
     job = SimpleNamespace(name="job-1", status="Completed", studio_url="https://ml/job-1")
 
-    outcome = read_outcome(MLClientOps(client), job, "diabetes-regressor", None, tmp_path)
+    outcome = read_outcome(MLClientOps(client), job, MODEL_NAME, None, tmp_path)
 
     assert (outcome.status, outcome.model_version) == ("registered", "7")
 
@@ -92,5 +93,5 @@ def test_an_output_the_sdk_cannot_find_is_a_clear_error(mocker, client, tmp_path
     with pytest.raises(
         AzurePathError, match=r"output 'registered' holds no registered\.json.*https://ml/job-1"
     ):
-        read_outcome(MLClientOps(client), job, "diabetes-regressor", None, tmp_path)
+        read_outcome(MLClientOps(client), job, MODEL_NAME, None, tmp_path)
     storage.container_client.list_blobs.assert_not_called()

@@ -16,10 +16,11 @@ from pipelines.azure.errors import AzurePathError
 from pipelines.azure.prod_deploy import DeployFailed, DeploymentInfo, plan_deploy, plan_rollback
 from pipelines.azure.refs import ModelRef
 from pipelines.smoke import SmokeTestError
+from tests.model_folders import MODEL_NAME
 
-V4 = ModelRef("diabetes-regressor", "4")
-IMAGE = "crmlopsprod.azurecr.io/diabetes-scoring@sha256:" + "a" * 64
-URI = "http://10.0.0.4/api/v1/endpoint/diabetes-prod-abc/score"
+V4 = ModelRef(MODEL_NAME, "4")
+IMAGE = "crmlopsprod.azurecr.io/mlops-scoring@sha256:" + "a" * 64
+URI = "http://10.0.0.4/api/v1/endpoint/scoring-prod-abc/score"
 
 
 # -- plan (pure) ---------------------------------------------------------------------------------
@@ -97,9 +98,7 @@ def test_endpoint_entity_validates_with_the_sdk_schema():
     from azure.ai.ml import load_online_endpoint
     from azure.ai.ml.entities import KubernetesOnlineEndpoint
 
-    endpoint = prod_deploy.build_endpoint(
-        "diabetes-prod-abc123", "k8s-prod", {"model-v4": 10, "model-v3": 90}
-    )
+    endpoint = prod_deploy.build_endpoint("scoring-prod-abc123", "k8s-prod", {"model-v4": 10, "model-v3": 90})
     reloaded = load_online_endpoint(source=_yaml(endpoint))
     assert isinstance(reloaded, KubernetesOnlineEndpoint)
     assert reloaded.compute == "k8s-prod"
@@ -114,7 +113,7 @@ def test_deployment_entity_validates_with_the_sdk_schema():
     from azure.ai.ml.entities import KubernetesOnlineDeployment
 
     deployment = prod_deploy.build_deployment(
-        endpoint="diabetes-prod-abc123",
+        endpoint="scoring-prod-abc123",
         name="model-v4",
         model=V4,
         image=IMAGE,
@@ -128,7 +127,7 @@ def test_deployment_entity_validates_with_the_sdk_schema():
     assert reloaded.environment_variables["SCORING_MODEL_VERSION"] == "4"
     assert reloaded.environment_variables["AZUREML_MODEL_DIR"] == "/opt/model"
     assert reloaded.model is None  # the model is baked into the image
-    assert reloaded.tags["model_name"] == "diabetes-regressor"
+    assert reloaded.tags["model_name"] == MODEL_NAME
     rest = deployment._to_rest_object(location="westeurope").as_dict()["properties"]
     assert rest["endpointComputeType"] == "Kubernetes"
     assert rest["readinessProbe"]["failureThreshold"] == 30
@@ -138,7 +137,7 @@ def test_deployment_collects_for_the_monitor_at_one_rate_in_the_service_and_the_
     from azure.ai.ml import load_online_deployment
 
     deployment = prod_deploy.build_deployment(
-        endpoint="diabetes-prod-abc123", name="model-v4", model=V4, image=IMAGE, collect_rate=0.25
+        endpoint="scoring-prod-abc123", name="model-v4", model=V4, image=IMAGE, collect_rate=0.25
     )
     reloaded = load_online_deployment(source=_yaml(deployment))  # the SDK's schema accepts it
     assert reloaded.data_collector is not None
@@ -176,7 +175,7 @@ def test_deployment_names_its_instance_type_resources_and_scale_type():
     # type's (2 CPU, 2Gi). reference-yaml-deployment-kubernetes-online: instance_count applies to
     # the `default` scale type, and Kubernetes deployments default to `target_utilization`.
     deployment = prod_deploy.build_deployment(
-        endpoint="diabetes-prod-abc123", name="model-v4", model=V4, image=IMAGE
+        endpoint="scoring-prod-abc123", name="model-v4", model=V4, image=IMAGE
     )
     rest = deployment._to_rest_object(location="westeurope").as_dict()
     assert rest["properties"]["instanceType"] == "defaultinstancetype"
@@ -192,7 +191,7 @@ def test_deployment_names_its_instance_type_resources_and_scale_type():
     ("uri", "host", "expected"),
     [
         (URI, None, URI),
-        (URI, "score.contoso.com", "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"),
+        (URI, "score.contoso.com", "https://score.contoso.com/api/v1/endpoint/scoring-prod-abc/score"),
         (
             "https://score.contoso.com/api/v1/endpoint/ep/score",
             "score.contoso.com",
@@ -211,7 +210,10 @@ def test_endpoint_name_is_stable_and_short(prod_outputs):
     outputs = parse("prod", prod_outputs)
     name = prod_deploy.endpoint_name(outputs)
     assert name == prod_deploy.endpoint_name(outputs)
-    assert name.startswith("diabetes-prod-") and len(name) <= 32
+    assert name.startswith("scoring-prod-")
+    from azure.ai.ml.entities._endpoint._endpoint_helpers import validate_endpoint_or_deployment_name
+
+    validate_endpoint_or_deployment_name(name)  # the SDK's rules: 3-32 characters, a letter first
 
 
 # -- executor: exact calls and their order --------------------------------------------------------
@@ -219,7 +221,7 @@ def test_endpoint_name_is_stable_and_short(prod_outputs):
 
 def deployment(name: str, version: str, at: str) -> SimpleNamespace:
     return SimpleNamespace(
-        name=name, tags={"model_name": "diabetes-regressor", "model_version": version, "deployed_at": at}
+        name=name, tags={"model_name": MODEL_NAME, "model_version": version, "deployed_at": at}
     )
 
 
@@ -309,7 +311,7 @@ def test_green_created_smoked_then_traffic_steps_with_health_checks_then_cleanup
 def test_with_tls_every_smoke_test_calls_the_https_name(live_v3, mocker):
     smoke = mocker.Mock()
     result = deploy(live_v3, smoke, host="score.contoso.com")
-    tls = "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"
+    tls = "https://score.contoso.com/api/v1/endpoint/scoring-prod-abc/score"
     assert {c.args[0] for c in smoke.call_args_list} == {tls}
     assert result.scoring_uri == tls
 
@@ -394,7 +396,7 @@ def test_rollback_smoke_tests_the_previous_then_moves_all_traffic(ops, mocker):
     prod_deploy.execute_rollback(
         ops, endpoint="ep", compute="k8s-prod", smoke=smoke, host="score.contoso.com", progress=print
     )
-    assert smoke.call_args.args[0] == "https://score.contoso.com/api/v1/endpoint/diabetes-prod-abc/score"
+    assert smoke.call_args.args[0] == "https://score.contoso.com/api/v1/endpoint/scoring-prod-abc/score"
 
 
 def test_rollback_does_not_move_traffic_when_the_previous_fails_its_smoke_test(ops, mocker):
@@ -409,6 +411,6 @@ def test_rollback_does_not_move_traffic_when_the_previous_fails_its_smoke_test(o
 
 
 def test_live_model_reads_the_deployment_tags(live_v3):
-    assert prod_deploy.live_model(live_v3, "ep") == ("model-v3", ModelRef("diabetes-regressor", "3"))
+    assert prod_deploy.live_model(live_v3, "ep") == ("model-v3", ModelRef(MODEL_NAME, "3"))
     live_v3.get_endpoint.return_value = None
     assert prod_deploy.live_model(live_v3, "ep") is None

@@ -16,9 +16,10 @@ import yaml
 from pipelines.azure import image, promotion, qa_deploy
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.refs import ModelRef
+from tests.model_folders import MODEL_NAME
 from tests.pipelines.azure_fakes import calls, write_model_folder
 
-V4 = ModelRef("diabetes-regressor", "4")
+V4 = ModelRef(MODEL_NAME, "4")
 DIGEST = "sha256:" + "b" * 64
 
 
@@ -62,14 +63,14 @@ def test_promote_copies_the_model_folder_as_an_mlflow_model_with_lineage_tags(pa
     assert calls(target) == ["get_model", "create_model"]
     assert calls(source) == ["get_model", "download_model"]
     model = target.create_model.call_args.args[0]
-    assert (model.name, model.version, model.type) == ("diabetes-regressor", "4", "mlflow_model")
+    assert (model.name, model.version, model.type) == (MODEL_NAME, "4", "mlflow_model")
     assert folder_had == ["MLmodel", "estimator.joblib", "metadata.json"]
     assert model._to_rest_object().as_dict()["properties"]["modelType"] == "mlflow_model"
     assert model.tags["git_commit"] == "abc" and model.tags["data_hash"] == "sha256:1"
     assert model.tags["promoted_from"] == "dev"
     assert model.tags["source_workspace"] == "mlw-dev"
     assert model.tags["source_version"] == "4"
-    assert model.path.endswith("diabetes-regressor/model")
+    assert model.path.endswith(f"{MODEL_NAME}/model")
     plain = json.loads(json.dumps(model._to_dict()))
     plain["path"] = str(model.path)
     reloaded = load_model(source=io.StringIO(yaml.safe_dump(plain)))
@@ -113,7 +114,7 @@ def test_missing_source_model_is_named(pair):
     source, target = pair
     target.get_model.return_value = None
     source.get_model.return_value = None
-    with pytest.raises(AzurePathError, match=r"dev \(workspace mlw-dev\) has no model diabetes-regressor:4"):
+    with pytest.raises(AzurePathError, match=rf"dev \(workspace mlw-dev\) has no model {MODEL_NAME}:4"):
         promotion.promote(source, target, V4, from_env="dev", to_env="qa")
 
 
@@ -131,7 +132,7 @@ def registry(mocker: Any) -> Any:
 def test_share_puts_the_dev_version_into_the_registry(pair, registry):
     source, _ = pair
     assert promotion.share(source, registry, "mlops-reg", V4, from_env="dev", progress=lambda _l: None)
-    source.share_model.assert_called_once_with("diabetes-regressor", "4", "mlops-reg")
+    source.share_model.assert_called_once_with(MODEL_NAME, "4", "mlops-reg")
     source.download_model.assert_not_called()
 
 
@@ -155,9 +156,7 @@ def test_sharing_the_same_lineage_again_is_a_no_op(pair, registry, in_registry):
 def test_a_registry_version_of_another_lineage_is_refused(pair, registry):
     source, _ = pair
     registry.get_model.return_value = SimpleNamespace(tags={"run_id": "run-1"}, job_name="job-1")
-    with pytest.raises(
-        AzurePathError, match=r"registry mlops-reg already has diabetes-regressor:4 with another"
-    ):
+    with pytest.raises(AzurePathError, match=rf"registry mlops-reg already has {MODEL_NAME}:4 with another"):
         promotion.share(source, registry, "mlops-reg", V4, from_env="dev")
     source.share_model.assert_not_called()
 
@@ -235,15 +234,15 @@ def test_share_model_sends_what_learn_documents(mocker):
 
     imported = mocker.patch(f"{operations}.begin_import_registry_asset", side_effect=Sent)
     with pytest.raises(Sent):
-        MLClientOps(client).share_model("diabetes-regressor", "4", "mlops-reg")
+        MLClientOps(client).share_model(MODEL_NAME, "4", "mlops-reg")
     _, group, registry_name, body = imported.call_args.args
     assert (group, registry_name) == ("rg-reg", "mlops-reg")
     assert body == {
         "properties": {
             "referenceType": "Id",
-            "destinationName": "diabetes-regressor",
+            "destinationName": MODEL_NAME,
             "destinationVersion": "4",
-            "sourceAssetId": "azureml://locations/westeurope/workspaces/0000-guid/models/diabetes-regressor/versions/4",
+            "sourceAssetId": f"azureml://locations/westeurope/workspaces/0000-guid/models/{MODEL_NAME}/versions/4",
         }
     }
 
@@ -253,13 +252,11 @@ def test_registry_ops_name_models_by_their_registry_uri(mocker):
 
     client = mocker.Mock()
     store = RegistryOps(client, "mlops-reg")
-    assert store.model_id("diabetes-regressor", "4") == (
-        "azureml://registries/mlops-reg/models/diabetes-regressor/versions/4"
+    assert store.model_id(MODEL_NAME, "4") == (
+        f"azureml://registries/mlops-reg/models/{MODEL_NAME}/versions/4"
     )
-    store.download_model("diabetes-regressor", "4", Path("/tmp/x"))
-    client.models.download.assert_called_once_with(
-        name="diabetes-regressor", version="4", download_path="/tmp/x"
-    )
+    store.download_model(MODEL_NAME, "4", Path("/tmp/x"))
+    client.models.download.assert_called_once_with(name=MODEL_NAME, version="4", download_path="/tmp/x")
 
 
 # -- image ----------------------------------------------------------------------------------------
@@ -286,12 +283,12 @@ def test_image_build_push_and_digest_in_order(mocker, ops):
     assert argv[0][:4] == ["az", "acr", "repository", "show"]
     assert argv[1] == ["az", "acr", "login", "--name", "crmlopsqa"]
     assert argv[2][:3] == ["docker", "build", "--file"] and argv[2][-1] == "."
-    assert "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4" in argv[2]
+    assert f"crmlopsqa.azurecr.io/mlops-scoring:{MODEL_NAME}-v4" in argv[2]
     (model_dir,) = (a.removeprefix("MODEL_DIR=") for a in argv[2] if a.startswith("MODEL_DIR="))
     assert model_dir.startswith(".state/image-build/") and model_dir.endswith("/model")
-    assert argv[3] == ["docker", "push", "crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4"]
-    assert str(ref) == f"crmlopsqa.azurecr.io/diabetes-scoring:diabetes-regressor-v4@{DIGEST}"
-    assert ref.in_registry == f"diabetes-scoring@{DIGEST}"
+    assert argv[3] == ["docker", "push", f"crmlopsqa.azurecr.io/mlops-scoring:{MODEL_NAME}-v4"]
+    assert str(ref) == f"crmlopsqa.azurecr.io/mlops-scoring:{MODEL_NAME}-v4@{DIGEST}"
+    assert ref.in_registry == f"mlops-scoring@{DIGEST}"
     # This build's folder is cleaned up (only this one's: other builds may run in parallel).
     work = image.BUILD_DIR / (image.PROJECT_DIR / model_dir).relative_to(image.BUILD_DIR).parts[0]
     assert not work.exists()
@@ -351,11 +348,11 @@ def test_prod_imports_the_tested_digest_from_qa_by_registry_resource_id(mocker):
     assert runner.call_args_list[1].args[0] == [
         "az", "acr", "import", "--name", "crprod",
         "--registry", QA_REGISTRY_ID,
-        "--source", f"diabetes-scoring@{DIGEST}",
-        "--image", "diabetes-scoring:diabetes-regressor-v4",
+        "--source", f"mlops-scoring@{DIGEST}",
+        "--image", f"mlops-scoring:{MODEL_NAME}-v4",
     ]  # fmt: skip
     assert runner.call_args_list[2].args[0][:4] == ["az", "acr", "repository", "show"]
-    assert ref.by_digest == f"crprod.azurecr.io/diabetes-scoring@{DIGEST}"
+    assert ref.by_digest == f"crprod.azurecr.io/mlops-scoring@{DIGEST}"
 
 
 @pytest.mark.parametrize("already_there", [False, True], ids=["imported-now", "imported-before"])
@@ -363,9 +360,7 @@ def test_a_digest_in_prod_other_than_the_tested_one_is_refused(mocker, already_t
     other = "sha256:" + "c" * 64
     answers = [completed(other)] if already_there else [completed(code=1), completed(), completed(other)]
     runner = mocker.Mock(side_effect=answers)
-    message = (
-        rf"crprod has diabetes-scoring:diabetes-regressor-v4 at {other}, but qa tested {DIGEST}: refusing"
-    )
+    message = rf"crprod has mlops-scoring:{MODEL_NAME}-v4 at {other}, but qa tested {DIGEST}: refusing"
     with pytest.raises(AzurePathError, match=message):
         image.import_image(
             runner, registry="crprod", login_server="crprod.azurecr.io", source_registry_id=QA_REGISTRY_ID,
@@ -394,25 +389,25 @@ def test_import_needs_a_resource_id_and_a_digest(mocker, registry_id, digest, me
 def test_the_tested_digest_is_what_qa_serves_for_this_version(mocker):
     runner = mocker.Mock()
     digest, source = image.tested_digest(
-        runner, registry="crmlopsqa", model=V4, served_image=f"diabetes-scoring@{DIGEST}", served_version="4"
+        runner, registry="crmlopsqa", model=V4, served_image=f"mlops-scoring@{DIGEST}", served_version="4"
     )
-    assert (digest, source) == (DIGEST, f"qa's scoringImage (diabetes-scoring@{DIGEST})")
+    assert (digest, source) == (DIGEST, f"qa's scoringImage (mlops-scoring@{DIGEST})")
     runner.assert_not_called()
 
 
 def test_otherwise_the_tested_digest_is_qas_tag(mocker):
     runner = mocker.Mock(return_value=completed(DIGEST))
     digest, _ = image.tested_digest(
-        runner, registry="crmlopsqa", model=V4, served_image="diabetes-scoring@sha256:" + "d" * 64,
+        runner, registry="crmlopsqa", model=V4, served_image="mlops-scoring@sha256:" + "d" * 64,
         served_version="5",
     )  # fmt: skip
     assert digest == DIGEST
     assert runner.call_args.args[0] == [
         "az", "acr", "repository", "show", "--name", "crmlopsqa",
-        "--image", "diabetes-scoring:diabetes-regressor-v4", "--query", "digest", "--output", "tsv",
+        "--image", f"mlops-scoring:{MODEL_NAME}-v4", "--query", "digest", "--output", "tsv",
     ]  # fmt: skip
     runner.return_value = completed(code=1)
-    with pytest.raises(AzurePathError, match="qa's registry crmlopsqa has no diabetes-scoring:diabetes-regr"):
+    with pytest.raises(AzurePathError, match=f"qa's registry crmlopsqa has no mlops-scoring:{MODEL_NAME}-v4"):
         image.tested_digest(runner, registry="crmlopsqa", model=V4, served_image=None, served_version=None)
 
 
@@ -424,19 +419,17 @@ def test_qa_deploy_sets_the_stack_settings_runs_up_and_reads_the_uri(mocker, qa_
 
     stack = mocker.Mock()
     stack.name = "qa"
-    deployed = {**qa_outputs, "scoringImage": f"diabetes-scoring@{DIGEST}", "scoringModelVersion": "4"}
+    deployed = {**qa_outputs, "scoringImage": f"mlops-scoring@{DIGEST}", "scoringModelVersion": "4"}
     stack.up.return_value = SimpleNamespace(
         outputs={k: SimpleNamespace(value=v, secret=False) for k, v in deployed.items()}
     )
     stack.get_config.return_value = ConfigValue(value="a-key-of-16-chars-or-more", secret=True)
     on_output = mocker.Mock()
-    result = qa_deploy.deploy(
-        stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4, on_output=on_output
-    )
+    result = qa_deploy.deploy(stack, image_setting=f"mlops-scoring@{DIGEST}", model=V4, on_output=on_output)
     assert [c[0] for c in stack.method_calls] == ["set_config", "set_config", "up", "get_config"]
     settings = [(c.args[0], c.args[1].value, c.args[1].secret) for c in stack.set_config.call_args_list]
     assert settings == [
-        ("azure-mlops:scoringImage", f"diabetes-scoring@{DIGEST}", False),
+        ("azure-mlops:scoringImage", f"mlops-scoring@{DIGEST}", False),
         ("azure-mlops:modelVersion", "4", False),
     ]
     assert stack.up.call_args.kwargs["on_output"] is on_output
@@ -452,14 +445,14 @@ def test_qa_deploy_refuses_a_plain_http_scoring_uri(mocker, qa_outputs):
     deployed = {
         **qa_outputs,
         "scoringUri": "http://mlops-qa.westeurope.azurecontainer.io:5001/score",
-        "scoringImage": f"diabetes-scoring@{DIGEST}",
+        "scoringImage": f"mlops-scoring@{DIGEST}",
         "scoringModelVersion": "4",
     }
     stack.up.return_value = SimpleNamespace(
         outputs={k: SimpleNamespace(value=v) for k, v in deployed.items()}
     )
     with pytest.raises(AzurePathError, match="not HTTPS: qa serves HTTPS only"):
-        qa_deploy.deploy(stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4)
+        qa_deploy.deploy(stack, image_setting=f"mlops-scoring@{DIGEST}", model=V4)
     stack.get_config.assert_not_called()  # the API key is not even read
 
 
@@ -475,7 +468,7 @@ def test_qa_stack_without_a_scoring_uri_is_one_line(mocker, dev_outputs):
 
 @pytest.mark.parametrize(
     "recorded",
-    [{}, {"scoringImage": "diabetes-scoring:placeholder", "scoringModelVersion": "placeholder"}],
+    [{}, {"scoringImage": "mlops-scoring:placeholder", "scoringModelVersion": "placeholder"}],
     ids=["no-outputs", "placeholder"],
 )
 def test_qa_deploy_fails_when_the_stack_does_not_record_the_new_image(mocker, qa_outputs, recorded):
@@ -486,7 +479,7 @@ def test_qa_deploy_fails_when_the_stack_does_not_record_the_new_image(mocker, qa
         outputs={k: SimpleNamespace(value=v) for k, v in {**qa_outputs, **recorded}.items()}
     )
     with pytest.raises(AzurePathError, match=r"stack qa records scoringImage/scoringModelVersion"):
-        qa_deploy.deploy(stack, image_setting=f"diabetes-scoring@{DIGEST}", model=V4)
+        qa_deploy.deploy(stack, image_setting=f"mlops-scoring@{DIGEST}", model=V4)
 
 
 def test_select_stack_uses_the_project_folder(mocker):

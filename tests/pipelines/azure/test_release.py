@@ -12,10 +12,11 @@ from pipelines.azure import image, prod_deploy, qa_deploy, release, workspaces
 from pipelines.azure.errors import AzurePathError
 from pipelines.azure.ops import ModelStore
 from pipelines.azure.outputs_reader import StackOutputsError, parse
-from pipelines.azure.refs import ModelRef
+from pipelines.azure.refs import ModelRef, Sample
+from tests.model_folders import MODEL_NAME
 from tests.pipelines.azure_fakes import SAMPLE_RESULT, SAMPLE_ROWS
 
-V4 = ModelRef("diabetes-regressor", "4")
+V4 = ModelRef(MODEL_NAME, "4")
 TESTED = "sha256:" + "e" * 64
 QA_REGISTRY_ID = (
     "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-mlops-qa"
@@ -30,12 +31,12 @@ def done(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def stacks(mocker: Any, qa_outputs: dict[str, Any], prod_outputs: dict[str, Any], ops: Any) -> dict[str, Any]:
     qa_outputs.update(
-        registryId=QA_REGISTRY_ID, scoringImage=f"diabetes-scoring@{TESTED}", scoringModelVersion="4"
+        registryId=QA_REGISTRY_ID, scoringImage=f"mlops-scoring@{TESTED}", scoringModelVersion="4"
     )
     raw = {"qa": qa_outputs, "prod": prod_outputs}
     mocker.patch.object(workspaces, "outputs", side_effect=lambda env: parse(env, raw[env]))
     mocker.patch.object(workspaces, "ops", return_value=ops)
-    mocker.patch.object(workspaces, "model_sample", return_value=(SAMPLE_ROWS, SAMPLE_RESULT))
+    mocker.patch.object(workspaces, "model_sample", return_value=Sample(SAMPLE_ROWS, SAMPLE_RESULT))
     return raw
 
 
@@ -50,9 +51,9 @@ def test_prod_imports_what_qa_tested_from_qas_registry_by_id(mocker, stacks):
     imported = runner.call_args_list[1].args[0]
     assert imported == [
         "az", "acr", "import", "--name", "crmlopsprod", "--registry", QA_REGISTRY_ID,
-        "--source", f"diabetes-scoring@{TESTED}", "--image", "diabetes-scoring:diabetes-regressor-v4",
+        "--source", f"mlops-scoring@{TESTED}", "--image", f"mlops-scoring:{MODEL_NAME}-v4",
     ]  # fmt: skip
-    assert deploy.call_args.kwargs["image"] == f"crmlopsprod.azurecr.io/diabetes-scoring@{TESTED}"
+    assert deploy.call_args.kwargs["image"] == f"crmlopsprod.azurecr.io/mlops-scoring@{TESTED}"
     assert deploy.call_args.kwargs["host"] is None  # no TLS name: the endpoint's own URI
     # config/monitor.yaml azure.collection_rate: the service's and the data collector's sampling rate
     assert deploy.call_args.kwargs["collect_rate"] == 0.1
@@ -122,8 +123,8 @@ def registry_stacks(mocker: Any, dev_outputs: dict[str, Any], qa_outputs: dict[s
 def test_promote_shares_into_the_registry_both_stacks_name(registry_stacks, ops):
     ops.get_model.return_value = SimpleNamespace(type="mlflow_model", tags={"run_id": "r"}, job_name="j")
     line = release.promote("dev", "qa", V4, progress=lambda _line: None)
-    assert line == "shared diabetes-regressor:4 from dev into registry mlops-reg; qa reads it there"
-    ops.share_model.assert_called_once_with("diabetes-regressor", "4", "mlops-reg")
+    assert line == f"shared {MODEL_NAME}:4 from dev into registry mlops-reg; qa reads it there"
+    ops.share_model.assert_called_once_with(MODEL_NAME, "4", "mlops-reg")
     ops.create_model.assert_not_called()
     ops.download_model.assert_not_called()
 

@@ -14,13 +14,14 @@ from pipelines.azure.errors import AzurePathError
 from pipelines.azure.refs import ModelAsset, ModelRef
 from pipelines.paths import REPO_ROOT as ROOT
 from pipelines.specs import load_pipeline
+from tests.model_folders import DATA_FILE, MODEL_NAME
 from tests.pipelines.azure_fakes import calls
 
-DATA = ROOT / "data" / "diabetes.csv"
+DATA = DATA_FILE
 PARAMS = ROOT / "config" / "usecase.yaml"
 
 
-CHAMPION = ModelAsset(ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3")
+CHAMPION = ModelAsset(ModelRef(MODEL_NAME, "3"), f"azureml:{MODEL_NAME}:3")
 
 
 def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
@@ -28,7 +29,7 @@ def request(champion: ModelAsset | None = CHAMPION, **overrides: Any):
         compute="cpu-cluster",
         data_file=DATA,
         params_file=PARAMS,
-        model_name="diabetes-regressor",
+        model_name=MODEL_NAME,
         champion=champion,
         overrides=overrides,
         git_commit="0123abc",
@@ -90,16 +91,16 @@ def test_inputs_data_asset_champion_and_overrides(job):
         "type": "uri_file",
         "path": "azureml:mlops-training-data:feedbeef00000000",
     }
-    assert data["inputs"]["model_name"] == "diabetes-regressor"
+    assert data["inputs"]["model_name"] == MODEL_NAME
     assert data["jobs"]["evaluate"]["inputs"]["champion"] == {
         "type": "mlflow_model",
-        "path": "azureml:diabetes-regressor:3",
+        "path": f"azureml:{MODEL_NAME}:3",
     }
     assert data["jobs"]["train"]["inputs"]["alpha"] == 0.5
     assert data["jobs"]["evaluate"]["inputs"]["min_improvement"] == 0.02
     assert "seed" not in data["jobs"]["train"]["inputs"]
     assert job.settings.default_compute == "cpu-cluster"
-    assert job.tags == {"git_commit": "0123abc", "champion": "diabetes-regressor:3"}
+    assert job.tags == {"git_commit": "0123abc", "champion": f"{MODEL_NAME}:3"}
 
 
 def test_no_champion_leaves_the_optional_input_unset():
@@ -137,7 +138,7 @@ def test_data_asset_is_versioned_and_tagged_by_its_hash():
 
     asset = training.data_asset(DATA)
     digest = training.file_sha256(DATA)
-    assert digest == (DATA.parent / "diabetes.csv.sha256").read_text().strip()
+    assert digest == DATA.with_name(DATA.name + ".sha256").read_text().strip()
     assert asset.version == digest.removeprefix("sha256:")[:16]
     assert asset.tags["sha256"] == digest
     assert asset.type == "uri_file"
@@ -208,8 +209,8 @@ def test_registered_path(ops):
     ops.download_job_output.assert_called_once_with("job-1", "registered", mocker_any())
     summary = outcome.to_summary()
     assert summary["registered"] is True
-    assert (summary["model_name"], summary["model_version"]) == ("diabetes-regressor", "4")
-    assert summary["champion"] == "diabetes-regressor:3"
+    assert (summary["model_name"], summary["model_version"]) == (MODEL_NAME, "4")
+    assert summary["champion"] == f"{MODEL_NAME}:3"
 
 
 def mocker_any() -> Any:

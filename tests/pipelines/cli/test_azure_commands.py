@@ -16,6 +16,7 @@ from pipelines.azure.champion import resolve_champion
 from pipelines.azure.outputs_reader import parse
 from pipelines.azure.training import TrainOutcome
 from pipelines.cli.main import app
+from tests.model_folders import MODEL_NAME
 
 runner = CliRunner()
 
@@ -36,7 +37,7 @@ def test_train_summary_file_contract(mocker: Any, tmp_path: Path, dev_outputs, o
     mocker.patch.object(workspaces, "outputs", return_value=parse("dev", dev_outputs))
     mocker.patch.object(workspaces, "ops", return_value=ops)
     ops.latest_model_version.return_value = None
-    outcome = TrainOutcome(status, "job-1", "https://ml/job-1", "diabetes-regressor", version, "r")
+    outcome = TrainOutcome(status, "job-1", "https://ml/job-1", MODEL_NAME, version, "r")
     if status == "failed":
         outcome.failed_step, outcome.failed_step_url = "train", "https://ml/child-train"
     train = mocker.patch("pipelines.azure.training.train", return_value=outcome)
@@ -48,7 +49,7 @@ def test_train_summary_file_contract(mocker: Any, tmp_path: Path, dev_outputs, o
     assert result.exit_code == code, result.output
     data = json.loads(summary.read_text())
     assert data["registered"] is (status == "registered")
-    assert (data["model_name"], data["model_version"]) == ("diabetes-regressor", version)
+    assert (data["model_name"], data["model_version"]) == (MODEL_NAME, version)
     request = train.call_args.args[1]
     assert request.compute == "cpu-cluster" and request.overrides == {"estimator.alpha": 0.5}
     assert request.champion is None
@@ -89,24 +90,22 @@ def test_champion_served_by_prod_must_exist_in_dev(mocker: Any, dev_outputs, pro
 
     mocker.patch.object(workspaces, "outputs", return_value=parse("prod", prod_outputs))
     mocker.patch.object(workspaces, "ops", return_value=ops)
-    mocker.patch.object(
-        prod_deploy, "live_model", return_value=("model-v3", ModelRef("diabetes-regressor", "3"))
-    )
+    mocker.patch.object(prod_deploy, "live_model", return_value=("model-v3", ModelRef(MODEL_NAME, "3")))
     dev = parse("dev", dev_outputs)
     ops.get_model.return_value = object()
-    assert resolve_champion("prod", "diabetes-regressor", dev, ops) == ModelAsset(
-        ModelRef("diabetes-regressor", "3"), "azureml:diabetes-regressor:3"
+    assert resolve_champion("prod", MODEL_NAME, dev, ops) == ModelAsset(
+        ModelRef(MODEL_NAME, "3"), f"azureml:{MODEL_NAME}:3"
     )
     ops.get_model.return_value = None
     with pytest.raises(AzurePathError, match="not in workspace mlw-test"):
-        resolve_champion("prod", "diabetes-regressor", dev, ops)
+        resolve_champion("prod", MODEL_NAME, dev, ops)
 
 
 @pytest.mark.parametrize(
     ("status", "code"), [("registered", 0), ("not_better", 0), ("failed", 1), ("submitted", 0)]
 )
 def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp_path: Path, status, code):
-    outcome = TrainOutcome(status, "run 11", "https://adb/run/11", "diabetes-regressor", None, "r")
+    outcome = TrainOutcome(status, "run 11", "https://adb/run/11", MODEL_NAME, None, "r")
     if status == "registered":
         outcome.model_version = "4"
     if status == "failed":
@@ -124,7 +123,7 @@ def test_train_on_databricks_same_outcome_report_and_exit_codes(mocker: Any, tmp
     if status == "failed":
         assert "failed at step train; logs: https://adb/task/train" in result.output
     if status == "registered":
-        assert "registered diabetes-regressor version 4" in result.output
+        assert f"registered {MODEL_NAME} version 4" in result.output
 
 
 def test_compute_is_for_dev_only():
@@ -138,7 +137,7 @@ def test_train_dev_sends_set_overrides_in_the_resolved_use_case(mocker: Any, dev
     mocker.patch.object(workspaces, "outputs", return_value=parse("dev", dev_outputs))
     mocker.patch.object(workspaces, "ops", return_value=ops)
     ops.latest_model_version.return_value = None
-    outcome = TrainOutcome("registered", "job-1", "https://ml/job-1", "diabetes-regressor", "1", "r")
+    outcome = TrainOutcome("registered", "job-1", "https://ml/job-1", MODEL_NAME, "1", "r")
     submitted: dict[str, Any] = {}
 
     def submit(_ops: Any, request: Any, *args: Any, **kwargs: Any) -> TrainOutcome:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from pipelines.cli.main import app
 from pipelines.errors import ExitCode
 from pipelines.local.monitor import MonitorOutcome
+from tests.model_folders import MODEL_NAME
 from tests.pipelines.cli.test_run_commands import summary as run_summary
 
 runner = CliRunner()
@@ -27,7 +28,7 @@ def outcome(tmp_path: Path, *, drift: bool) -> MonitorOutcome:
         "drift": drift,
         "performance": None,
         "window": {"rows": 89, "requests": 9, "from": "a", "to": "b"},
-        "reference": {"rows": 353, "source": "data/diabetes.csv"},
+        "reference": {"rows": 353, "source": "data/train.csv"},
     }
     return MonitorOutcome("1", drift, report, tmp_path)
 
@@ -94,9 +95,9 @@ def test_schedule_creates_the_azure_monitor(mocker: Any) -> None:
 
     schedule = mocker.patch(
         "pipelines.azure.monitoring.schedule_monitor",
-        return_value=ScheduleResult("diabetes-monitor-prod", "ep", "model-v3", "azureml:r:1", "every 1 day"),
+        return_value=ScheduleResult("mlops-monitor-prod", "ep", "model-v3", "azureml:r:1", "every 1 day"),
     )
     result = runner.invoke(app, ["monitor", "--env", "prod", "--schedule"])
     assert result.exit_code == 0, result.output
-    schedule.assert_called_once_with("prod", "diabetes-regressor", None)
-    assert "model monitor diabetes-monitor-prod on ep/model-v3" in result.output
+    schedule.assert_called_once_with("prod", MODEL_NAME, None)
+    assert "model monitor mlops-monitor-prod on ep/model-v3" in result.output

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli.main import app
 from pipelines.local.lifecycle import RunOptions, RunSummary
+from tests.model_folders import MODEL_NAME
 
 runner = CliRunner()
 
@@ -19,7 +20,7 @@ def summary(**changes: Any) -> RunSummary:
     base: dict[str, Any] = {
         "run_dir": Path("/tmp/run"),
         "mlflow_run_id": "r",
-        "model_name": "diabetes-regressor",
+        "model_name": MODEL_NAME,
         "registered": True,
         "version": "3",
         "reason": "better: rmse 50 vs 51",
@@ -49,10 +50,10 @@ def test_train_local_honours_data_params_and_overrides(run_local: Any, tmp_path:
     assert options.data == data
     assert options.overrides == {"estimator.alpha": 0.5, "train.seed": 7}
     assert options.deploy is False
-    assert "registered diabetes-regressor version 3" in result.output
+    assert f"registered {MODEL_NAME} version 3" in result.output
     assert json.loads(out.read_text()) == {
         "registered": True,
-        "model_name": "diabetes-regressor",
+        "model_name": MODEL_NAME,
         "model_version": "3",
         "reason": "better: rmse 50 vs 51",
     }

@@ -9,11 +9,12 @@ from typer.testing import CliRunner
 
 from pipelines.cli.main import app
 from pipelines.errors import UsageError
+from tests.model_folders import MODEL_NAME
 
 runner = CliRunner()
 
 SUMMARY = {
-    "model_name": "diabetes-regressor",
+    "model_name": MODEL_NAME,
     "model_version": "4",
     "files": 2,
     "rows_read": 1000,
@@ -27,7 +28,7 @@ SUMMARY = {
 
 def test_local_passes_the_options_and_prints_the_summary(mocker: Any, tmp_path: Path) -> None:
     registry = mocker.patch("pipelines.cli.deploy._registry")
-    mocker.patch("pipelines.cli.deploy._model_name", return_value="diabetes-regressor")
+    mocker.patch("pipelines.cli.deploy._model_name", return_value=MODEL_NAME)
     score = mocker.patch("pipelines.local.batch.score_batch", return_value=SUMMARY)
     result = runner.invoke(
         app,
@@ -45,9 +46,9 @@ def test_local_passes_the_options_and_prints_the_summary(mocker: Any, tmp_path: 
     )
     assert result.exit_code == 0, result.output
     args, kwargs = score.call_args
-    assert args == (registry.return_value, "diabetes-regressor", "4", Path("in"), Path("out.parquet"))
+    assert args == (registry.return_value, MODEL_NAME, "4", Path("in"), Path("out.parquet"))
     assert kwargs["rejects"] == Path("r.csv")
-    assert "scored 998 of 1,000 rows (2 file(s)) with diabetes-regressor v4" in result.output
+    assert f"scored 998 of 1,000 rows (2 file(s)) with {MODEL_NAME} v4" in result.output
     assert "rejected: 2 rows, in out.rejects.csv" in result.output
 
 
@@ -64,11 +65,11 @@ def test_qa_submits_the_job_with_the_model_and_input(mocker: Any) -> None:
     from pipelines.azure.batch_job import BatchSubmission
     from pipelines.azure.refs import ModelRef
 
-    mocker.patch("pipelines.cli.deploy._model_name", return_value="diabetes-regressor")
+    mocker.patch("pipelines.cli.deploy._model_name", return_value=MODEL_NAME)
     submit = mocker.patch(
         "pipelines.azure.batch_job.score_batch",
         return_value=BatchSubmission(
-            "job-7", "https://ml.azure.com/runs/job-7", "diabetes-regressor:4", "batch-cluster"
+            "job-7", "https://ml.azure.com/runs/job-7", f"{MODEL_NAME}:4", "batch-cluster"
         ),
     )
     result = runner.invoke(
@@ -87,9 +88,9 @@ def test_qa_submits_the_job_with_the_model_and_input(mocker: Any) -> None:
     )
     assert result.exit_code == 0, result.output
     args, kwargs = submit.call_args
-    assert args == ("qa", ModelRef("diabetes-regressor", "4"), "azureml:nightly:3", None)
+    assert args == ("qa", ModelRef(MODEL_NAME, "4"), "azureml:nightly:3", None)
     assert kwargs["instance_count"] == 2
-    assert "submitted job-7: diabetes-regressor:4 on batch-cluster" in result.output
+    assert f"submitted job-7: {MODEL_NAME}:4 on batch-cluster" in result.output
 
 
 def test_azure_needs_a_version_and_dev_is_refused(mocker: Any) -> None:

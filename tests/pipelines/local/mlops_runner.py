@@ -13,9 +13,10 @@ from typing import Any
 from pipelines.local.endpoint import RECORD_FILE
 from pipelines.local.registry import LocalRegistry
 from pipelines.local.state import StatePaths
+from tests.model_folders import MODEL_NAME
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
-MODEL = "diabetes-regressor"
+MODEL = MODEL_NAME
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from pipelines.errors import UsageError
 from pipelines.local import batch
 from pipelines.local.registry import ModelVersion
-from tests.model_folders import FEATURES, diabetes
+from tests.model_folders import FEATURES, MODEL_NAME, bundled
 
 
 class Registry:
@@ -33,7 +33,7 @@ class Registry:
 
 
 def write_rows(path: Path, n: int) -> Path:
-    x, _ = diabetes()
+    x, _ = bundled()
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(FEATURES)
@@ -46,7 +46,7 @@ def test_scores_with_the_production_version_and_relays_progress(model_dir: Path,
     seen: list[tuple[int, int | None]] = []
     summary = batch.score_batch(
         Registry(model_dir),  # type: ignore[arg-type]
-        "diabetes-regressor",
+        MODEL_NAME,
         None,
         write_rows(tmp_path / "in.csv", 20),
         tmp_path / "out.parquet",

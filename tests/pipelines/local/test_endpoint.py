@@ -97,7 +97,7 @@ def test_deploy_redeploy_failed_redeploy_and_stop(
     tmp_path: Path,
 ) -> None:
     # 1. First deploy: ready, recorded, scoring model A.
-    first = local_endpoint.deploy(model_dir, name="diabetes", version="1", state_dir=state_dir)
+    first = local_endpoint.deploy(model_dir, name="my-model", version="1", state_dir=state_dir)
     assert local_endpoint.status(state_dir) == first
     assert first.url.startswith("http://127.0.0.1:")
     on_disk = EndpointRecord.from_json((state_dir / local_endpoint.RECORD_FILE).read_text())
@@ -114,7 +114,7 @@ def test_deploy_redeploy_failed_redeploy_and_stop(
 
     second = local_endpoint.deploy(
         model_dir_b,
-        name="diabetes",
+        name="my-model",
         version="2",
         state_dir=state_dir,
         api_key="local-key",
@@ -128,7 +128,7 @@ def test_deploy_redeploy_failed_redeploy_and_stop(
     meta = httpx.get(
         f"{second.url}/metadata", headers={"authorization": "Bearer local-key"}, timeout=5
     ).json()
-    assert (meta["version"], meta["name"]) == ("2", "diabetes")
+    assert (meta["version"], meta["name"]) == ("2", "my-model")
 
     # 3. The smoke test against the live process: passes with B's predictions and the key,
     #    fails at once on a mismatch (A's predictions) and on a missing key (401).
@@ -142,7 +142,7 @@ def test_deploy_redeploy_failed_redeploy_and_stop(
     # 4. A failed redeploy (model from another scikit-learn) leaves v2 serving, and says why.
     broken = build_model(tmp_path / "broken", sklearn_version="0.0.1")
     with pytest.raises(DeployError) as failure:
-        local_endpoint.deploy(broken, name="diabetes", version="3", state_dir=state_dir)
+        local_endpoint.deploy(broken, name="my-model", version="3", state_dir=state_dir)
     message = str(failure.value)
     assert "exited before it was ready" in message
     assert "trained with scikit-learn 0.0.1" in message  # the tail of the new process's log

@@ -24,8 +24,9 @@ from pipelines.local.lifecycle import RunSummary, serve
 from pipelines.local.registry import LocalRegistry, ModelVersion
 from pipelines.local.state import StatePaths
 from pipelines.smoke import SmokeResult, SmokeTestError
+from tests.model_folders import MODEL_NAME
 
-NAME = "diabetes-regressor"
+NAME = MODEL_NAME
 
 
 def summary(**changes: Any) -> RunSummary:

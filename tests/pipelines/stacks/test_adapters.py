@@ -179,17 +179,17 @@ def test_endpoints_are_listed_and_deleted_in_the_workspace(
     azure: AzureCloudOps, ml_client: Any, mocker: MockerFixture
 ) -> None:
     endpoint = mocker.Mock()
-    endpoint.name = "diabetes-dev"
+    endpoint.name = "scoring-dev"
     ml_client.return_value.online_endpoints.list.return_value = [endpoint]
-    assert azure.list_online_endpoints(TARGETS) == ["diabetes-dev"]
+    assert azure.list_online_endpoints(TARGETS) == ["scoring-dev"]
     ml_client.assert_called_with(
         mocker.sentinel.credential,
         subscription_id="sub-1",
         resource_group_name="rg-dev-pr-1",
         workspace_name="mlw-dev-pr-1",
     )
-    assert azure.delete_online_endpoint(TARGETS, "diabetes-dev") is Outcome.DONE
-    ml_client.return_value.online_endpoints.begin_delete.assert_called_once_with(name="diabetes-dev")
+    assert azure.delete_online_endpoint(TARGETS, "scoring-dev") is Outcome.DONE
+    ml_client.return_value.online_endpoints.begin_delete.assert_called_once_with(name="scoring-dev")
     ml_client.return_value.online_endpoints.begin_delete.return_value.result.assert_called_once()
 
 
