@@ -28,11 +28,13 @@ def save_plot(
     both = both[np.isfinite(both)]
     edges = (np.histogram_bin_edges(both, bins=30) if len(both) else np.linspace(0, 1, 31)).tolist()
     fig, ax = plt.subplots(figsize=(5, 3), dpi=80)
-    ax.hist(reference, bins=edges, density=True, alpha=0.5, label=f"reference ({len(reference)})")
-    ax.hist(production, bins=edges, density=True, alpha=0.5, label=f"production ({len(production)})")
+    # One filled outline per histogram, fixed margins: half the time of bars and tight_layout.
+    common = {"bins": edges, "density": True, "alpha": 0.5, "histtype": "stepfilled"}
+    ax.hist(reference, label=f"reference ({len(reference)})", **common)
+    ax.hist(production, label=f"production ({len(production)})", **common)
     ax.set_title(f"{name}: {caption}", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.12)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     fig.savefig(path)
