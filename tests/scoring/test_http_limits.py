@@ -6,7 +6,11 @@ own), so each case takes well under a second.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,28 +278,64 @@ def test_the_server_still_serves_after_the_hostile_clients(server: tuple[str, in
 # --- 4. parked uploads ----------------------------------------------------------------------
 
 
-def rss_mib() -> float:
-    with Path("/proc/self/status").open() as status:
+def rss_mib(pid: int) -> float:
+    with Path(f"/proc/{pid}/status").open() as status:
         line = next(line for line in status if line.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
 
 
+@contextlib.contextmanager
+def serving_process(
+    model_dir: Path, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], tuple[str, int]]]:
+    """`python -m scoring` in its own process: its memory is the service's alone."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "AZUREML_"))}
+    command = [sys.executable, "-m", "scoring", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(
+        command,
+        env={**base, "AZUREML_MODEL_DIR": str(model_dir), "SCORING_LOG_LEVEL": "WARNING", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(request("GET", "/health/live", []))
+                    if read_answer(sock).status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the scoring process did not start") from None
+                time.sleep(0.1)
+        yield server, ("127.0.0.1", port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def test_parked_uploads_are_dropped_and_their_memory_released(model_dir: Path) -> None:
     size, parked = 1024 * 1024, 40
-    settings = Settings(
-        model_dir=model_dir, max_body_bytes=size, body_timeout_s=TIMEOUT_S, max_connections=100
-    )
-    with serving(settings) as address:
-        before = rss_mib()
+    env = {
+        "SCORING_MAX_BODY_BYTES": str(size),
+        "SCORING_BODY_TIMEOUT_S": str(TIMEOUT_S),
+        "SCORING_MAX_CONNECTIONS": str(parked + 10),
+    }
+    head = request("POST", "/score", [JSON, ("Content-Length", str(size))])
+    body = b" " * (size - 1)
+    with serving_process(model_dir, env) as (server, address):
+        before = rss_mib(server.pid)
         socks = [connect(address) for _ in range(parked)]
         try:
             for sock in socks:  # all but the last byte of a 1 MiB body, then nothing
-                sock.sendall(
-                    request("POST", "/score", [JSON, ("Content-Length", str(size))], b" " * (size - 1))
-                )
+                sock.sendall(head + body)
             assert all(read_answer(sock).status == 408 for sock in socks)
             deadline = time.monotonic() + 3 + SLACK_S  # the service trims freed memory within 1 s
-            while (grown := rss_mib() - before) >= parked / 4 and time.monotonic() < deadline:
+            while (grown := rss_mib(server.pid) - before) >= parked / 4 and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
             for sock in socks:
