@@ -29,15 +29,8 @@ def test_lifecycle_registers_gates_deploys_and_smoke_tests(mlops, tmp_path: Path
     url = first.summary["endpoint_url"]
     assert httpx.get(f"{url}/health/ready").status_code == 200
 
-    same = mlops("run", "--env", "local", "--latency-budget-ms", "1000")
-    assert same.code == 0, same.err
-    assert not same.summary["registered"]
-    assert same.summary["reason"].startswith("not better")
-    assert same.summary["champion_version"] == "1"
-    assert same.summary["serving_version"] == "1"  # the champion keeps serving
-    assert "not better" in same.out
-    assert mlops.registry() == (["1"], "1")
-
+    # "Not better" with a deployed champion: the retrain of test_monitor_e2e (same data, v1 keeps
+    # serving) and test_usecases_e2e (without deploys) run it end to end.
     better = mlops("run", "--env", "local", "--alpha", "100", "--latency-budget-ms", "1000")
     assert better.code == 0, better.err
     assert better.summary["registered"] and better.summary["version"] == "2", better.summary["reason"]

@@ -9,6 +9,7 @@ runs the lifecycle, whose gate decides (the same data: "not better", v1 keeps se
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from model.params import DEFAULT_PARAMS
@@ -55,3 +56,4 @@ def test_traffic_monitor_drift_retrain(mlops, tmp_path: Path):
     assert "retraining" in retrained.out
     assert "not better" in retrained.out, retrained.out
     assert mlops.registry() == (["1"], "1")
+    assert httpx.get(f"{served.summary['endpoint_url']}/metadata").json()["version"] == "1"  # still serving
