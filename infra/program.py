@@ -22,7 +22,7 @@ from infra.components.core import WorkspaceCore, WorkspaceCoreArgs
 from infra.components.databricks import DatabricksWorkspace, DatabricksWorkspaceArgs
 from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
 from infra.components.network import PrivateNetwork, PrivateNetworkArgs
-from infra.config import PROJECT, Settings, load_settings
+from infra.config import PROJECT, BatchComputeSettings, ComputeSettings, Settings, load_settings
 from infra.naming import ResourceNames
 from infra.tags import standard_tags
 
@@ -144,44 +144,39 @@ def build(settings: Settings) -> dict[str, pulumi.Input[object]]:
         )
         outputs["modelRegistryName"] = shared.registry_name
 
-    if settings.compute_enabled:
-        compute = TrainingCompute(
-            "training",
+    def cluster(
+        name: str, cluster_name: str, compute: ComputeSettings | BatchComputeSettings, **more: str
+    ) -> TrainingCompute:
+        return TrainingCompute(
+            name,
             TrainingComputeArgs(
-                cluster_name=names.training_cluster,
+                cluster_name=cluster_name,
                 location=settings.location,
                 tags=tags,
                 resource_group_name=core.resource_group_name,
                 workspace_name=core.workspace_name,
                 identity_id=core.identity_id,
-                vm_size=settings.compute.vm_size,
-                min_nodes=settings.compute.min_nodes,
-                max_nodes=settings.compute.max_nodes,
-                low_priority=settings.compute.low_priority,
-                idle_seconds_before_scale_down=settings.compute.idle_seconds_before_scale_down,
+                vm_size=compute.vm_size,
+                min_nodes=compute.min_nodes,
+                max_nodes=compute.max_nodes,
+                low_priority=compute.low_priority,
+                idle_seconds_before_scale_down=compute.idle_seconds_before_scale_down,
                 node_public_ip=settings.isolation != "managed",
+                **more,
             ),
         )
-        outputs["computeClusterName"] = compute.cluster_name
+
+    if settings.compute_enabled:
+        outputs["computeClusterName"] = cluster(
+            "training", names.training_cluster, settings.compute
+        ).cluster_name
 
     if settings.batch_compute_enabled:
-        batch = TrainingCompute(
+        batch = cluster(
             "batch",
-            TrainingComputeArgs(
-                cluster_name=names.batch_cluster,
-                location=settings.location,
-                tags=tags,
-                resource_group_name=core.resource_group_name,
-                workspace_name=core.workspace_name,
-                identity_id=core.identity_id,
-                vm_size=settings.batch_compute.vm_size,
-                min_nodes=settings.batch_compute.min_nodes,
-                max_nodes=settings.batch_compute.max_nodes,
-                low_priority=settings.batch_compute.low_priority,
-                idle_seconds_before_scale_down=settings.batch_compute.idle_seconds_before_scale_down,
-                node_public_ip=settings.isolation != "managed",
-                description="Batch scoring cluster: `mlops score-batch` parallel jobs (scales to zero).",
-            ),
+            names.batch_cluster,
+            settings.batch_compute,
+            description="Batch scoring cluster: `mlops score-batch` parallel jobs (scales to zero).",
         )
         outputs["batchComputeName"] = batch.cluster_name
 
