@@ -143,19 +143,20 @@ def build_monitor_schedule(
         return CategoricalDriftMetrics(jensen_shannon_distance=value)
 
     window = BaselineDataRange(lookback_window_size=f"P{azure.lookback_days}D", lookback_window_offset="P0D")
+
+    def production(collection: str, context: MonitorDatasetContext) -> ProductionData:
+        path = production_asset(endpoint, deployment, collection)
+        return ProductionData(
+            input_data=Input(type="uri_folder", path=path), data_context=context, data_window=window
+        )
+
     reference_data = ReferenceData(
         input_data=Input(type="mltable", path=reference),
         data_context=MonitorDatasetContext.TRAINING,
         data_column_names={"target_column": TARGET},
     )
     data_drift = DataDriftSignal(
-        production_data=ProductionData(
-            input_data=Input(
-                type="uri_folder", path=production_asset(endpoint, deployment, INPUTS_COLLECTION)
-            ),
-            data_context=MonitorDatasetContext.MODEL_INPUTS,
-            data_window=window,
-        ),
+        production_data=production(INPUTS_COLLECTION, MonitorDatasetContext.MODEL_INPUTS),
         reference_data=reference_data,
         metric_thresholds=DataDriftMetricThreshold(
             numerical=numerical(drift.threshold), categorical=categorical(drift.threshold)
@@ -163,13 +164,7 @@ def build_monitor_schedule(
         alert_enabled=True,
     )
     prediction_drift = PredictionDriftSignal(
-        production_data=ProductionData(
-            input_data=Input(
-                type="uri_folder", path=production_asset(endpoint, deployment, OUTPUTS_COLLECTION)
-            ),
-            data_context=MonitorDatasetContext.MODEL_OUTPUTS,
-            data_window=window,
-        ),
+        production_data=production(OUTPUTS_COLLECTION, MonitorDatasetContext.MODEL_OUTPUTS),
         reference_data=reference_data,
         metric_thresholds=PredictionDriftMetricThreshold(numerical=numerical(drift.prediction_threshold)),
         alert_enabled=True,
