@@ -190,7 +190,12 @@ class Settings:
             body_timeout_s=_float(env, "SCORING_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S),
             keep_alive_s=_float(env, "SCORING_KEEP_ALIVE_S", DEFAULT_KEEP_ALIVE_S),
             max_connections=_int(env, "SCORING_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
-            collect_rate=_rate(env, "SCORING_COLLECT_RATE", DEFAULT_COLLECT_RATE),
+            collect_rate=_float(
+                env,
+                "SCORING_COLLECT_RATE",
+                DEFAULT_COLLECT_RATE,
+                "a number from 0 (off) to 1 (every request)",
+            ),
             collect_dir=Path(d) if (d := _optional(env, "SCORING_COLLECT_DIR")) else None,
             collect_queue=_int(env, "SCORING_COLLECT_QUEUE", DEFAULT_COLLECT_QUEUE),
             collect_max_mb=_int(env, "SCORING_COLLECT_MAX_MB", DEFAULT_COLLECT_MAX_MB),
@@ -214,26 +219,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, what: str = "a number of seconds") -> float:
     raw = _optional(env, name)
     if raw is None:
         return default
     try:
-        return float(raw)  # NaN and infinities fail the range check of __post_init__
+        return float(raw)  # NaN, infinities and values out of range fail the checks of __post_init__
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-
-
-def _rate(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _optional(env, name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)  # out of [0, 1] and NaN fail the range check of __post_init__
-    except ValueError:
-        raise SettingsError(
-            f"{name} must be a number from 0 (off) to 1 (every request), got {raw!r}"
-        ) from None
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
