@@ -7,9 +7,9 @@ model monitor alike; an error names the key and what it accepts.
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from model.params import read_mapping
 from model.paths import REPO_ROOT
 
 DEFAULT_MONITOR_CONFIG = REPO_ROOT / "config" / "monitor.yaml"
@@ -81,14 +81,7 @@ class MonitorConfig(_Strict):
 
 def load_monitor_config(path: Path = DEFAULT_MONITOR_CONFIG) -> MonitorConfig:
     """Read and validate ``path``; raise MonitorConfigError with one line naming the key."""
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise MonitorConfigError(f"monitor config not found: {path}") from None
-    except yaml.YAMLError as error:
-        raise MonitorConfigError(f"monitor config is not valid YAML: {path}: {error}") from None
-    if not isinstance(raw, dict):
-        raise MonitorConfigError(f"monitor config must hold a mapping: {path}")
+    raw = read_mapping(path, "monitor config", MonitorConfigError)
     try:
         return MonitorConfig.model_validate(raw)
     except ValidationError as error:

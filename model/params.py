@@ -168,17 +168,24 @@ def _first_error(error: ValidationError, source: str) -> ParamsError:
     return ParamsError(f"{source}: invalid '{where}': {message}")
 
 
-def load_params(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Params:
-    """Read ``path`` (default: :func:`default_params_path`) and apply dotted-key ``overrides``."""
-    path = path or default_params_path()
+def read_mapping(path: Path, what: str, error: type[Exception]) -> dict[str, Any]:
+    """The YAML mapping in ``path``; ``error`` with one line naming ``what`` if it is missing,
+    not YAML or not a mapping."""
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
-        raise ParamsError(f"use-case file not found: {path}") from None
-    except yaml.YAMLError as error:
-        raise ParamsError(f"use-case file is not valid YAML: {path}: {error}") from None
+        raise error(f"{what} not found: {path}") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{what} is not valid YAML: {path}: {problem}") from None
     if not isinstance(raw, dict):
-        raise ParamsError(f"use-case file must hold a mapping: {path}")
+        raise error(f"{what} must hold a mapping: {path}")
+    return raw
+
+
+def load_params(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Params:
+    """Read ``path`` (default: :func:`default_params_path`) and apply dotted-key ``overrides``."""
+    path = path or default_params_path()
+    raw = read_mapping(path, "use-case file", ParamsError)
     try:
         params = Params.model_validate(raw)
     except ValidationError as error:
