@@ -35,10 +35,10 @@ from scoring.validation import (
     FloatArray,
     RequestError,
     check_count,
-    default_rows,
     invalid,
     kind,
     matrix,
+    numbers_rows,
     parse_json,
     reorder,
 )
@@ -66,10 +66,10 @@ def parse_request(
     """
     if media_type == CSV:
         return csv_rows(body, features, max_rows), PREDICTIONS
-    payload = parse_json(body)
-    rows = default_rows(payload, body, n_features=len(features), max_rows=max_rows)
-    if rows is not None:
+    rows = numbers_rows(body, n_features=len(features), max_rows=max_rows)
+    if rows is not None:  # the default body of numbers only: the usual request
         return rows, RESULT
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise invalid(f'the body must be a JSON object such as {{"data": [[...], ...]}}, got {kind(payload)}')
     keys = set(payload)

@@ -279,11 +279,11 @@ def test_mlflows_own_client_scores_against_the_service(
 
 
 def test_fast_path_reads_numbers_as_the_checked_path_does() -> None:
-    from scoring.validation import default_rows, matrix
+    from scoring.validation import matrix, numbers_rows
 
     data = [[1, 2.5, -3, 9007199254740993, 1e-300, 0, -0.0, 7, 8, 9], [0.1] * 10]
     body = orjson.dumps({"data": data})
-    rows = default_rows(orjson.loads(body), body, n_features=10, max_rows=10)
+    rows = numbers_rows(body, n_features=10, max_rows=10)
     assert rows is not None
     assert rows.dtype == np.float64
     assert rows.shape == (2, 10)

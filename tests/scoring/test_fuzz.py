@@ -187,11 +187,11 @@ def test_one_row_converts_to_the_same_floats_as_many_rows(row: list[Any]) -> Non
     import numpy as np
     import orjson
 
-    from scoring.validation import default_rows, matrix
+    from scoring.validation import matrix, numbers_rows
 
     one_body, two_body = (orjson.dumps({"data": [row] * n}) for n in (1, 2))
-    one = default_rows(orjson.loads(one_body), one_body, n_features=10, max_rows=10)
-    two = default_rows(orjson.loads(two_body), two_body, n_features=10, max_rows=10)
+    one = numbers_rows(one_body, n_features=10, max_rows=10)
+    two = numbers_rows(two_body, n_features=10, max_rows=10)
     checked = matrix([row], 10, "data")  # the value-by-value path
     assert one is not None and two is not None
     for other in (two[:1], checked):  # bit for bit: -0.0, subnormals, integers beyond 2**53
