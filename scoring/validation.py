@@ -11,6 +11,7 @@ feature names, never the values sent. The other formats (:mod:`scoring.formats`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ _BOM = b"\xef\xbb\xbf"
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b"[],")
 
 
+@functools.lru_cache(maxsize=64)
 def _structure(n_rows: int, n_features: int) -> bytes:
     """The brackets and commas of ``[[v, ..., v], ...]``: ``[[,,],[,,]]`` for 2 rows of 3."""
     row = b"[" + b"," * (n_features - 1) + b"]"
