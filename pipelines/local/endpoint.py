@@ -257,7 +257,7 @@ def _wait_ready(
     The service names its model only to callers with the key, so the poll sends it.
     """
     start = time.monotonic()
-    last_report = 0.0
+    last_report = -1.0  # the first poll that finds it not ready says so, then once a second
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     with httpx.Client(timeout=2.0, trust_env=False, headers=headers) as client:
         while True:
@@ -301,7 +301,8 @@ def deploy(
         api_key: require ``Authorization: Bearer <api_key>`` on ``/score`` and ``/metadata``.
         ready_timeout_s: how long to wait for readiness (scikit-learn's import alone takes
             seconds on a small machine).
-        progress: called about once a second with a status line while waiting.
+        progress: called with a status line when the first poll finds the new process not
+            ready, then about once a second while waiting.
         extra_env: more environment variables for the service (``SCORING_MAX_ROWS``, ...).
 
     Returns:
